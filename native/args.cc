@@ -1,0 +1,67 @@
+// Argument checks shared by every binding: bad arguments throw here and never reach the kernel.
+#include "args.h"
+
+#include <math.h>
+#include <string>
+
+#include "errors.h"
+
+namespace selectchat {
+
+bool IntegerArg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min,
+                int64_t max, int64_t* out) {
+  Napi::Env env = info.Env();
+  // One napi_get_value_double both checks the type and reads the value.
+  double value;
+  if (napi_get_value_double(env, info[i], &value) != napi_ok) {
+    ThrowTypeError(env, (std::string("The \"") + name + "\" argument must be a number").c_str());
+    return false;
+  }
+  if (!(value >= static_cast<double>(min) && value <= static_cast<double>(max)) ||
+      value != floor(value)) {
+    std::string message = std::string("The \"") + name + "\" argument must be an integer from " +
+                          std::to_string(min) + " to " + std::to_string(max) + ", got " +
+                          std::to_string(value);
+    ThrowRangeError(env, "ERR_OUT_OF_RANGE", message.c_str());
+    return false;
+  }
+  *out = static_cast<int64_t>(value);
+  return true;
+}
+
+bool FdArg(const Napi::CallbackInfo& info, size_t i, int* fd) {
+  int64_t value;
+  if (!IntegerArg(info, i, "fd", 0, INT32_MAX, &value)) return false;
+  *fd = static_cast<int>(value);
+  return true;
+}
+
+bool StringArg(const Napi::CallbackInfo& info, size_t i, const char* name, std::string* out) {
+  if (!info[i].IsString()) {
+    ThrowTypeError(info.Env(),
+                   (std::string("The \"") + name + "\" argument must be a string").c_str());
+    return false;
+  }
+  *out = info[i].As<Napi::String>().Utf8Value();
+  return true;
+}
+
+bool BufferRangeArgs(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* length) {
+  Napi::Env env = info.Env();
+  void* base;
+  size_t size;
+  // napi_get_buffer_info fails for anything that is not a Buffer/Uint8Array: that is our check.
+  if (napi_get_buffer_info(env, info[i], &base, &size) != napi_ok) {
+    ThrowTypeError(env, "The \"buffer\" argument must be a Buffer or Uint8Array");
+    return false;
+  }
+  int64_t offset, count;
+  if (!IntegerArg(info, i + 1, "offset", 0, static_cast<int64_t>(size), &offset)) return false;
+  if (!IntegerArg(info, i + 2, "length", 0, static_cast<int64_t>(size) - offset, &count))
+    return false;
+  *data = static_cast<uint8_t*>(base) + offset;
+  *length = static_cast<size_t>(count);
+  return true;
+}
+
+}  // namespace selectchat

@@ -1,0 +1,47 @@
+// Module init: the addon's exports, and the constants TypeScript needs to call it.
+#include <errno.h>
+#include <napi.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "select.h"
+#include "sockets.h"
+#include "uvloop.h"
+
+namespace selectchat {
+namespace {
+
+// Exposes the numeric constants of <sys/socket.h>, <netinet/*.h> and <errno.h> that we use.
+void InitConstants(Napi::Env env, Napi::Object exports) {
+  Napi::Object c = Napi::Object::New(env);
+  const struct {
+    const char* name;
+    int value;
+  } constants[] = {
+      {"AF_INET", AF_INET},         {"AF_INET6", AF_INET6},       {"SOCK_STREAM", SOCK_STREAM},
+      {"SHUT_RD", SHUT_RD},         {"SHUT_WR", SHUT_WR},         {"SHUT_RDWR", SHUT_RDWR},
+      {"SOL_SOCKET", SOL_SOCKET},   {"SO_REUSEADDR", SO_REUSEADDR}, {"SO_LINGER", SO_LINGER},
+      {"SO_RCVBUF", SO_RCVBUF},     {"SO_SNDBUF", SO_SNDBUF},     {"SO_ERROR", SO_ERROR},
+      {"IPPROTO_TCP", IPPROTO_TCP}, {"TCP_NODELAY", TCP_NODELAY}, {"EAGAIN", EAGAIN},
+      {"EINTR", EINTR},             {"EINPROGRESS", EINPROGRESS},
+  };
+  for (const auto& constant : constants) c.Set(constant.name, constant.value);
+  exports.Set("constants", c);
+}
+
+}  // namespace
+
+// The module's entry point: called once per Node environment that loads the addon.
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InitConstants(env, exports);
+  InitSockets(env, exports);
+  InitSelect(env, exports);
+  InitUvLoop(env, exports);
+  return exports;
+}
+
+}  // namespace selectchat
+
+using selectchat::Init;
+NODE_API_MODULE(selectchat, Init)

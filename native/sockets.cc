@@ -1,0 +1,367 @@
+// POSIX socket calls, one JS function per system call: all sockets are non-blocking.
+//
+// Expected outcomes on the hot path are return values, never exceptions: recv/send/sendmsg
+// return -EAGAIN when the kernel has nothing to give or no room, recv returns 0 at EOF, accept
+// returns null when no connection is pending. Every other failure throws a Node-shaped Error.
+#include "sockets.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "args.h"
+#include "errors.h"
+
+namespace selectchat {
+namespace {
+
+// Most buffers one sendmsg() call gathers; the kernel's limit (IOV_MAX) is 1024.
+constexpr int kMaxIovecs = 256;
+
+// Parses a numeric IPv4 or IPv6 address and a port into addr; throws on a bad address.
+bool ParseAddress(Napi::Env env, const std::string& host, int64_t port, sockaddr_storage* addr,
+                  socklen_t* len) {
+  memset(addr, 0, sizeof(*addr));
+  auto* v4 = reinterpret_cast<sockaddr_in*>(addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(addr);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    *len = sizeof(*v4);
+    return true;
+  }
+  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    *len = sizeof(*v6);
+    return true;
+  }
+  Napi::Error error = Napi::TypeError::New(env, "Invalid IP address: " + host);
+  error.Set("code", Napi::String::New(env, "ERR_INVALID_IP_ADDRESS"));
+  error.ThrowAsJavaScriptException();
+  return false;
+}
+
+// Reads (fd, address, port) arguments, the shape bind() and connect() share.
+bool EndpointArgs(const Napi::CallbackInfo& info, int* fd, sockaddr_storage* addr,
+                  socklen_t* len) {
+  std::string host;
+  int64_t port;
+  return FdArg(info, 0, fd) && StringArg(info, 1, "address", &host) &&
+         IntegerArg(info, 2, "port", 0, 65535, &port) &&
+         ParseAddress(info.Env(), host, port, addr, len);
+}
+
+// Turns a socket address into { address, port, family } as Node's net module reports it.
+Napi::Object AddressObject(Napi::Env env, const sockaddr_storage& addr) {
+  char text[INET6_ADDRSTRLEN] = "";
+  int port = 0;
+  const char* family = "unknown";
+  if (addr.ss_family == AF_INET) {
+    auto* v4 = reinterpret_cast<const sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &v4->sin_addr, text, sizeof(text));
+    port = ntohs(v4->sin_port);
+    family = "IPv4";
+  } else if (addr.ss_family == AF_INET6) {
+    auto* v6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof(text));
+    port = ntohs(v6->sin6_port);
+    family = "IPv6";
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("address", Napi::String::New(env, text));
+  result.Set("port", Napi::Number::New(env, port));
+  result.Set("family", Napi::String::New(env, family));
+  return result;
+}
+
+// Would this errno from recv/send/accept mean "try again later"?
+inline bool WouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+
+// socket(family, type): a new non-blocking, close-on-exec socket.
+Napi::Value Socket(const Napi::CallbackInfo& info) {
+  int64_t family, type;
+  if (!IntegerArg(info, 0, "family", 0, INT32_MAX, &family) ||
+      !IntegerArg(info, 1, "type", 0, INT32_MAX, &type))
+    return Napi::Value();
+  int fd = socket(static_cast<int>(family), static_cast<int>(type) | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                  0);
+  if (fd < 0) {
+    ThrowErrno(info.Env(), errno, "socket");
+    return Napi::Value();
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// bind(fd, address, port). An IPv6 socket is made v6-only first, so "::1" never means IPv4.
+Napi::Value Bind(const Napi::CallbackInfo& info) {
+  int fd;
+  sockaddr_storage addr;
+  socklen_t len;
+  if (!EndpointArgs(info, &fd, &addr, &len)) return Napi::Value();
+  if (addr.ss_family == AF_INET6) {
+    int on = 1;
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0) {
+      ThrowErrno(info.Env(), errno, "setsockopt");
+      return Napi::Value();
+    }
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) < 0) {
+    ThrowErrno(info.Env(), errno, "bind");
+    return Napi::Value();
+  }
+  return info.Env().Undefined();
+}
+
+// listen(fd, backlog).
+Napi::Value Listen(const Napi::CallbackInfo& info) {
+  int fd;
+  int64_t backlog;
+  if (!FdArg(info, 0, &fd) || !IntegerArg(info, 1, "backlog", 0, INT32_MAX, &backlog))
+    return Napi::Value();
+  if (listen(fd, static_cast<int>(backlog)) < 0) {
+    ThrowErrno(info.Env(), errno, "listen");
+    return Napi::Value();
+  }
+  return info.Env().Undefined();
+}
+
+// accept(fd): { fd, address, port, family } for the next pending connection, or null if none.
+Napi::Value Accept(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!FdArg(info, 0, &fd)) return Napi::Value();
+  sockaddr_storage addr;
+  socklen_t len = sizeof(addr);
+  int client = accept4(fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (client < 0) {
+    // ECONNABORTED: the peer gave up while queued; EINTR: a signal. Neither is the listener's
+    // failure, and the listening socket stays readable if more connections wait.
+    if (WouldBlock(errno) || errno == ECONNABORTED || errno == EINTR) return env.Null();
+    ThrowErrno(env, errno, "accept");
+    return Napi::Value();
+  }
+  Napi::Object result = AddressObject(env, addr);
+  result.Set("fd", Napi::Number::New(env, client));
+  return result;
+}
+
+// connect(fd, address, port): 0 if connected at once, -EINPROGRESS while the handshake runs
+// (the socket turns writable when it ends; read the outcome with getsockopt(SO_ERROR)).
+Napi::Value Connect(const Napi::CallbackInfo& info) {
+  int fd;
+  sockaddr_storage addr;
+  socklen_t len;
+  if (!EndpointArgs(info, &fd, &addr, &len)) return Napi::Value();
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), len) < 0) {
+    if (errno == EINPROGRESS) return Napi::Number::New(info.Env(), -EINPROGRESS);
+    ThrowErrno(info.Env(), errno, "connect");
+    return Napi::Value();
+  }
+  return Napi::Number::New(info.Env(), 0);
+}
+
+// recv(fd, buffer, offset, length): bytes read into buffer[offset..], 0 at EOF, or -EAGAIN.
+Napi::Value Recv(const Napi::CallbackInfo& info) {
+  int fd;
+  uint8_t* data;
+  size_t length;
+  if (!FdArg(info, 0, &fd) || !BufferRangeArgs(info, 1, &data, &length)) return Napi::Value();
+  ssize_t n;
+  do {
+    n = recv(fd, data, length, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (WouldBlock(errno)) return Napi::Number::New(info.Env(), -EAGAIN);
+    ThrowErrno(info.Env(), errno, "recv");
+    return Napi::Value();
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(n));
+}
+
+// send(fd, buffer, offset, length): bytes written (often fewer than asked), or -EAGAIN.
+// MSG_NOSIGNAL turns a write to a closed peer into EPIPE instead of a process-killing SIGPIPE.
+Napi::Value Send(const Napi::CallbackInfo& info) {
+  int fd;
+  uint8_t* data;
+  size_t length;
+  if (!FdArg(info, 0, &fd) || !BufferRangeArgs(info, 1, &data, &length)) return Napi::Value();
+  ssize_t n;
+  do {
+    n = send(fd, data, length, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (WouldBlock(errno)) return Napi::Number::New(info.Env(), -EAGAIN);
+    ThrowErrno(info.Env(), errno, "send");
+    return Napi::Value();
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(n));
+}
+
+// sendmsg(fd, buffers, index, offset): one gather-write (writev() with MSG_NOSIGNAL) of
+// buffers[index] from byte offset on, then buffers[index+1..], at most 256 of them.
+// Bytes written, or -EAGAIN.
+Napi::Value SendMsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!FdArg(info, 0, &fd)) return Napi::Value();
+  if (!info[1].IsArray()) {
+    ThrowTypeError(env, "The \"buffers\" argument must be an array of Buffers");
+    return Napi::Value();
+  }
+  Napi::Array buffers = info[1].As<Napi::Array>();
+  uint32_t count = buffers.Length();
+  int64_t index, offset;
+  if (!IntegerArg(info, 2, "index", 0, count, &index) ||
+      !IntegerArg(info, 3, "offset", 0, INT32_MAX, &offset))
+    return Napi::Value();
+  iovec iov[kMaxIovecs];
+  int used = 0;
+  for (uint32_t i = static_cast<uint32_t>(index); i < count && used < kMaxIovecs; i++) {
+    napi_value item;
+    void* base;
+    size_t size;
+    if (napi_get_element(env, buffers, i, &item) != napi_ok ||
+        napi_get_buffer_info(env, item, &base, &size) != napi_ok) {
+      ThrowTypeError(env, "The \"buffers\" argument must be an array of Buffers");
+      return Napi::Value();
+    }
+    size_t skip = (used == 0) ? static_cast<size_t>(offset) : 0;
+    if (skip > size) {
+      ThrowRangeError(env, "ERR_OUT_OF_RANGE", "The \"offset\" argument is past the buffer's end");
+      return Napi::Value();
+    }
+    iov[used].iov_base = static_cast<uint8_t*>(base) + skip;
+    iov[used].iov_len = size - skip;
+    used++;
+  }
+  msghdr message = {};
+  message.msg_iov = iov;
+  message.msg_iovlen = static_cast<size_t>(used);
+  ssize_t n;
+  do {
+    n = sendmsg(fd, &message, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (WouldBlock(errno)) return Napi::Number::New(env, -EAGAIN);
+    ThrowErrno(env, errno, "sendmsg");
+    return Napi::Value();
+  }
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// shutdown(fd, how): SHUT_RD, SHUT_WR or SHUT_RDWR.
+Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+  int fd;
+  int64_t how;
+  if (!FdArg(info, 0, &fd) || !IntegerArg(info, 1, "how", 0, 2, &how)) return Napi::Value();
+  if (shutdown(fd, static_cast<int>(how)) < 0) {
+    ThrowErrno(info.Env(), errno, "shutdown");
+    return Napi::Value();
+  }
+  return info.Env().Undefined();
+}
+
+// close(fd). Never retried on EINTR: Linux has already released the fd when close() returns
+// EINTR, so a retry could close an fd that another part of the process just opened.
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!FdArg(info, 0, &fd)) return Napi::Value();
+  if (close(fd) < 0 && errno != EINTR) {
+    ThrowErrno(info.Env(), errno, "close");
+    return Napi::Value();
+  }
+  return info.Env().Undefined();
+}
+
+// setsockopt(fd, level, name, value) for integer options. For SO_LINGER, value is the linger
+// time in seconds (0 makes close() send RST at once: an abortive close); a negative value
+// turns lingering off.
+Napi::Value SetSockOpt(const Napi::CallbackInfo& info) {
+  int fd;
+  int64_t level, name, value;
+  if (!FdArg(info, 0, &fd) || !IntegerArg(info, 1, "level", 0, INT32_MAX, &level) ||
+      !IntegerArg(info, 2, "name", 0, INT32_MAX, &name) ||
+      !IntegerArg(info, 3, "value", INT32_MIN, INT32_MAX, &value))
+    return Napi::Value();
+  int rc;
+  if (level == SOL_SOCKET && name == SO_LINGER) {
+    linger option = {value >= 0 ? 1 : 0, value >= 0 ? static_cast<int>(value) : 0};
+    rc = setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, sizeof(option));
+  } else {
+    int option = static_cast<int>(value);
+    rc = setsockopt(fd, static_cast<int>(level), static_cast<int>(name), &option, sizeof(option));
+  }
+  if (rc < 0) {
+    ThrowErrno(info.Env(), errno, "setsockopt");
+    return Napi::Value();
+  }
+  return info.Env().Undefined();
+}
+
+// getsockopt(fd, level, name) for integer options, e.g. SO_ERROR after a non-blocking connect.
+Napi::Value GetSockOpt(const Napi::CallbackInfo& info) {
+  int fd;
+  int64_t level, name;
+  if (!FdArg(info, 0, &fd) || !IntegerArg(info, 1, "level", 0, INT32_MAX, &level) ||
+      !IntegerArg(info, 2, "name", 0, INT32_MAX, &name))
+    return Napi::Value();
+  int option = 0;
+  socklen_t len = sizeof(option);
+  if (getsockopt(fd, static_cast<int>(level), static_cast<int>(name), &option, &len) < 0) {
+    ThrowErrno(info.Env(), errno, "getsockopt");
+    return Napi::Value();
+  }
+  return Napi::Number::New(info.Env(), option);
+}
+
+// getsockname(fd) / getpeername(fd): { address, port, family }.
+template <int (*Call)(int, sockaddr*, socklen_t*)>
+Napi::Value SocketAddress(const Napi::CallbackInfo& info, const char* syscall) {
+  int fd;
+  if (!FdArg(info, 0, &fd)) return Napi::Value();
+  sockaddr_storage addr;
+  socklen_t len = sizeof(addr);
+  if (Call(fd, reinterpret_cast<sockaddr*>(&addr), &len) < 0) {
+    ThrowErrno(info.Env(), errno, syscall);
+    return Napi::Value();
+  }
+  return AddressObject(info.Env(), addr);
+}
+
+Napi::Value GetSockName(const Napi::CallbackInfo& info) {
+  return SocketAddress<getsockname>(info, "getsockname");
+}
+
+Napi::Value GetPeerName(const Napi::CallbackInfo& info) {
+  return SocketAddress<getpeername>(info, "getpeername");
+}
+
+}  // namespace
+
+void InitSockets(Napi::Env env, Napi::Object exports) {
+  exports.Set("socket", Napi::Function::New(env, Socket, "socket"));
+  exports.Set("bind", Napi::Function::New(env, Bind, "bind"));
+  exports.Set("listen", Napi::Function::New(env, Listen, "listen"));
+  exports.Set("accept", Napi::Function::New(env, Accept, "accept"));
+  exports.Set("connect", Napi::Function::New(env, Connect, "connect"));
+  exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
+  exports.Set("send", Napi::Function::New(env, Send, "send"));
+  exports.Set("sendmsg", Napi::Function::New(env, SendMsg, "sendmsg"));
+  exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("setsockopt", Napi::Function::New(env, SetSockOpt, "setsockopt"));
+  exports.Set("getsockopt", Napi::Function::New(env, GetSockOpt, "getsockopt"));
+  exports.Set("getsockname", Napi::Function::New(env, GetSockName, "getsockname"));
+  exports.Set("getpeername", Napi::Function::New(env, GetPeerName, "getpeername"));
+}
+
+}  // namespace selectchat
