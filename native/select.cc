@@ -22,6 +22,8 @@ constexpr int kReadable = 1;
 constexpr int kWritable = 2;
 constexpr int kException = 4;
 constexpr int kAllEvents = kReadable | kWritable | kException;
+// Longest timeout wait() takes (~24.8 days); -1 waits forever.
+constexpr double kMaxTimeoutMs = 2147483647.0;
 
 class Selector : public Napi::ObjectWrap<Selector> {
  public:
@@ -88,8 +90,9 @@ class Selector : public Napi::ObjectWrap<Selector> {
       ThrowTypeError(env, "The \"timeoutMs\" argument must be a number");
       return Napi::Value();
     }
-    if (!(timeout_ms >= 0 || timeout_ms == -1)) {
-      ThrowRangeError(env, "ERR_OUT_OF_RANGE", "The \"timeoutMs\" argument must be >= 0 or -1");
+    if (!((timeout_ms >= 0 && timeout_ms <= kMaxTimeoutMs) || timeout_ms == -1)) {
+      ThrowRangeError(env, "ERR_OUT_OF_RANGE",
+                      "The \"timeoutMs\" argument must be -1 or from 0 to 2147483647");
       return Napi::Value();
     }
     napi_typedarray_type type;
@@ -103,6 +106,11 @@ class Selector : public Napi::ObjectWrap<Selector> {
     }
     int32_t* out = static_cast<int32_t*>(data);
     size_t pairs = capacity / 2;
+    if (pairs == 0) {
+      // With no room for one answer, a ready fd would look like a timeout and the loop spin.
+      ThrowRangeError(env, "ERR_OUT_OF_RANGE", "The \"out\" array must hold at least 2 values");
+      return Napi::Value();
+    }
 
     // select() overwrites its sets with the answer, so it gets copies: the master sets keep
     // the interest for the next round without being rebuilt from JavaScript.

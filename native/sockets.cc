@@ -30,15 +30,17 @@ constexpr int kMaxIovecs = 256;
 bool ParseAddress(Napi::Env env, const std::string& host, int64_t port, sockaddr_storage* addr,
                   socklen_t* len) {
   memset(addr, 0, sizeof(*addr));
+  // inet_pton() stops at a NUL, so "127.0.0.1\0junk" would pass for 127.0.0.1.
+  bool clean = host.find('\0') == std::string::npos;
   auto* v4 = reinterpret_cast<sockaddr_in*>(addr);
   auto* v6 = reinterpret_cast<sockaddr_in6*>(addr);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+  if (clean && inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons(static_cast<uint16_t>(port));
     *len = sizeof(*v4);
     return true;
   }
-  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+  if (clean && inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(static_cast<uint16_t>(port));
     *len = sizeof(*v6);
@@ -107,7 +109,10 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   sockaddr_storage addr;
   socklen_t len;
   if (!EndpointArgs(info, &fd, &addr, &len)) return Napi::Value();
-  if (addr.ss_family == AF_INET6) {
+  int domain = 0;
+  socklen_t domain_len = sizeof(domain);
+  getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &domain_len);
+  if (addr.ss_family == AF_INET6 && domain == AF_INET6) {
     int on = 1;
     if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0) {
       ThrowErrno(info.Env(), errno, "setsockopt");
@@ -170,11 +175,16 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
 }
 
 // recv(fd, buffer, offset, length): bytes read into buffer[offset..], 0 at EOF, or -EAGAIN.
+// length must be at least 1: a zero-byte read would return 0, which means EOF.
 Napi::Value Recv(const Napi::CallbackInfo& info) {
   int fd;
   uint8_t* data;
   size_t length;
   if (!FdArg(info, 0, &fd) || !BufferRangeArgs(info, 1, &data, &length)) return Napi::Value();
+  if (length == 0) {
+    ThrowRangeError(info.Env(), "ERR_OUT_OF_RANGE", "The \"length\" argument of recv must be >= 1");
+    return Napi::Value();
+  }
   ssize_t n;
   do {
     n = recv(fd, data, length, 0);
@@ -308,12 +318,22 @@ Napi::Value SetSockOpt(const Napi::CallbackInfo& info) {
 }
 
 // getsockopt(fd, level, name) for integer options, e.g. SO_ERROR after a non-blocking connect.
+// SO_LINGER reads back as setsockopt takes it: seconds, or -1 when lingering is off.
 Napi::Value GetSockOpt(const Napi::CallbackInfo& info) {
   int fd;
   int64_t level, name;
   if (!FdArg(info, 0, &fd) || !IntegerArg(info, 1, "level", 0, INT32_MAX, &level) ||
       !IntegerArg(info, 2, "name", 0, INT32_MAX, &name))
     return Napi::Value();
+  if (level == SOL_SOCKET && name == SO_LINGER) {
+    linger option = {};
+    socklen_t len = sizeof(option);
+    if (getsockopt(fd, SOL_SOCKET, SO_LINGER, &option, &len) < 0) {
+      ThrowErrno(info.Env(), errno, "getsockopt");
+      return Napi::Value();
+    }
+    return Napi::Number::New(info.Env(), option.l_onoff ? option.l_linger : -1);
+  }
   int option = 0;
   socklen_t len = sizeof(option);
   if (getsockopt(fd, static_cast<int>(level), static_cast<int>(name), &option, &len) < 0) {

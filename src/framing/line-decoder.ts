@@ -1,0 +1,173 @@
+// framing — the wire format. A frame is one line of UTF-8 text ended by '\n'; a '\r' right before
+// the '\n' is dropped (so `nc -C` and telnet are clients), a lone '\r' is a byte of the line.
+// LineDecoder is one socket's receive buffer: it survives the three failures of a raw recv() loop
+// (two messages merged in one recv, one message split over several, a UTF-8 character split in
+// two) by decoding a line only once all of it is there. encodeLine (line-encoder.ts) is the inverse.
+import { constants as bufferConstants, isUtf8 } from 'node:buffer';
+
+export const ERR_LINE_TOO_LONG = 'ERR_LINE_TOO_LONG';
+export const ERR_INVALID_UTF8 = 'ERR_INVALID_UTF8';
+export type FrameError = typeof ERR_LINE_TOO_LONG | typeof ERR_INVALID_UTF8;
+
+/** Longest line content accepted by default, in bytes: Redis' inline-command limit. */
+export const DEFAULT_MAX_LINE_BYTES = 65536;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const REPLACEMENT_CHARACTER = '\uFFFD';
+/** Ranges up to this many bytes are scanned and copied in JS: cheaper than a call into C++. */
+const SHORT_RANGE_BYTES = 32;
+/** First capacity of a pending buffer; it doubles from there, up to maxLineBytes + 1. */
+const INITIAL_PENDING_BYTES = 256;
+const NO_BYTES = Buffer.alloc(0);
+
+/** Receives what a decoder finds, in order. A connection object implements it (no closures per chunk). */
+export interface LineSink {
+  line(text: string): void;
+  reject(code: FrameError): void;
+}
+
+export interface LineDecoderOptions {
+  maxLineBytes?: number;
+}
+
+/**
+ * The receive buffer of one socket: bytes of each recv() in, complete lines out. Every byte is
+ * scanned for '\n' once and copied at most once (amortised), so cost is linear however the bytes
+ * are cut. Holds at most maxLineBytes + 1 bytes; past that it rejects the line and discards up to
+ * the next '\n'. The sink must not call back into the decoder.
+ */
+export class LineDecoder {
+  readonly maxLineBytes: number;
+  /** The unfinished line: pending[0, pendingLength). It never holds a '\n'. */
+  private pending: Buffer = NO_BYTES;
+  private pendingLength = 0;
+  /** True after an over-long line was rejected, until its '\n' arrives. */
+  private discarding = false;
+
+  constructor(options: LineDecoderOptions = {}) {
+    const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 0 || maxLineBytes >= bufferConstants.MAX_LENGTH) {
+      throw new RangeError(`maxLineBytes must be an integer in [0, ${bufferConstants.MAX_LENGTH}), got ${maxLineBytes}`);
+    }
+    this.maxLineBytes = maxLineBytes;
+  }
+
+  /** Feeds chunk[start, end) (a view of a reused buffer: copies what it keeps). Calls sink per result; returns how many results (lines + rejects) it produced. */
+  push(chunk: Uint8Array, start: number, end: number, sink: LineSink): number {
+    if (!(start >= 0 && start <= end && end <= chunk.length)) {
+      throw new RangeError(`range [${start}, ${end}) is not within a chunk of ${chunk.length} bytes`);
+    }
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    // indexOf has no end bound: it searches a view that stops at end, never the stale bytes past it.
+    let bounded = end === bytes.length ? bytes : undefined;
+    let results = 0;
+    let from = start;
+    while (from < end) {
+      let newline: number;
+      if (end - from <= SHORT_RANGE_BYTES) {
+        newline = indexOfNewline(bytes, from, end);
+      } else {
+        bounded ??= bytes.subarray(0, end);
+        newline = bounded.indexOf(LF, from);
+      }
+      if (newline === -1) return results + this.hold(bytes, from, end, sink);
+      if (this.discarding) {
+        this.discarding = false;
+      } else {
+        if (this.pendingLength === 0) this.emit(bytes, from, newline, sink);
+        else this.completePending(bytes, from, newline, sink);
+        results++;
+      }
+      from = newline + 1;
+    }
+    return results;
+  }
+
+  /** Bytes of an unfinished line held now (0 while discarding an over-long line). */
+  get pendingBytes(): number {
+    return this.pendingLength;
+  }
+
+  /** End of stream: returns the byte count of the unterminated partial line dropped (0 if none) and resets the decoder. */
+  finish(): number {
+    const dropped = this.pendingLength;
+    this.pending = NO_BYTES;
+    this.pendingLength = 0;
+    this.discarding = false;
+    return dropped;
+  }
+
+  /** Keeps the tail of a chunk that has no '\n' yet, or rejects the line as soon as it cannot fit. */
+  private hold(bytes: Buffer, from: number, end: number, sink: LineSink): number {
+    if (this.discarding) return 0;
+    const held = this.pendingLength + (end - from);
+    // A final '\r' may be the first half of "\r\n", which does not count towards the limit.
+    const contentAtLeast = bytes[end - 1] === CR ? held - 1 : held;
+    if (contentAtLeast > this.maxLineBytes) {
+      this.pendingLength = 0;
+      this.discarding = true;
+      sink.reject(ERR_LINE_TOO_LONG);
+      return 1;
+    }
+    this.reserve(held);
+    copyBytes(bytes, from, end, this.pending, this.pendingLength);
+    this.pendingLength = held;
+    return 0;
+  }
+
+  /** Ends the pending line with bytes[from, newline): checks the limit before copying anything. */
+  private completePending(bytes: Buffer, from: number, newline: number, sink: LineSink): void {
+    const held = this.pendingLength;
+    const total = held + (newline - from);
+    const lastByte = newline > from ? bytes[newline - 1] : this.pending[held - 1];
+    const content = lastByte === CR ? total - 1 : total;
+    if (content > this.maxLineBytes) {
+      this.pendingLength = 0;
+      return sink.reject(ERR_LINE_TOO_LONG);
+    }
+    this.reserve(total);
+    copyBytes(bytes, from, newline, this.pending, held);
+    this.pendingLength = 0;
+    this.decode(this.pending, 0, content, sink);
+  }
+
+  /** Emits a line found whole inside one chunk, straight from the chunk: no copy. */
+  private emit(bytes: Buffer, start: number, newline: number, sink: LineSink): void {
+    const end = newline > start && bytes[newline - 1] === CR ? newline - 1 : newline;
+    if (end - start > this.maxLineBytes) return sink.reject(ERR_LINE_TOO_LONG);
+    this.decode(bytes, start, end, sink);
+  }
+
+  /**
+   * Strict UTF-8 decoding at toString's speed: toString turns invalid bytes into U+FFFD, so only
+   * a line whose text holds a U+FFFD needs the strict check that tells a real one from bad bytes.
+   */
+  private decode(bytes: Buffer, start: number, end: number, sink: LineSink): void {
+    const text = bytes.toString('utf8', start, end);
+    if (text.includes(REPLACEMENT_CHARACTER) && !isUtf8(bytes.subarray(start, end))) sink.reject(ERR_INVALID_UTF8);
+    else sink.line(text);
+  }
+
+  /** Grows the pending buffer to hold size bytes, by doubling, never past maxLineBytes + 1. */
+  private reserve(size: number): void {
+    if (size <= this.pending.length) return;
+    let capacity = Math.max(this.pending.length * 2, INITIAL_PENDING_BYTES);
+    while (capacity < size) capacity *= 2;
+    const grown = Buffer.allocUnsafeSlow(Math.min(capacity, this.maxLineBytes + 1));
+    this.pending.copy(grown, 0, 0, this.pendingLength);
+    this.pending = grown;
+  }
+}
+
+/** The first '\n' in bytes[from, end), or -1: a plain loop, for ranges too short to pay for indexOf. */
+function indexOfNewline(bytes: Buffer, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (bytes[i] === LF) return i;
+  return -1;
+}
+
+/** Copies source[from, end) to target at offset: in JS when short, else by Buffer.copy (memcpy). */
+function copyBytes(source: Buffer, from: number, end: number, target: Buffer, offset: number): void {
+  if (end - from > SHORT_RANGE_BYTES) source.copy(target, offset, from, end);
+  else for (let i = from; i < end; i++) target[offset++] = source[i];
+}

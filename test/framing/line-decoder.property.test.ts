@@ -1,0 +1,109 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ERR_INVALID_UTF8, ERR_LINE_TOO_LONG, LineDecoder } from '../../src/framing/line-decoder.js';
+import { type Result, cut, deliver, every } from './collect.js';
+
+/** One code point of any plane (4-byte ones included), plus the characters framing cares about. */
+const character = fc
+  .oneof(
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+    fc.constantFrom('a', '\r', 'é', '€', '😀', '\uFFFD', '\uFEFF', '\u0000'),
+  )
+  .filter((c) => c !== '\n');
+
+const line = fc.string({ unit: character, maxLength: 40 });
+
+/** Any way of cutting a stream into chunks: byte by byte, or at arbitrary (even repeated) positions. */
+type CutPlan = 'bytes' | number[];
+const cutPlan: fc.Arbitrary<CutPlan> = fc.oneof(
+  { weight: 1, arbitrary: fc.constant('bytes' as const) },
+  { weight: 5, arbitrary: fc.array(fc.nat(), { maxLength: 24 }) },
+);
+
+/** The chunks a plan cuts stream into. */
+function chunksOf(stream: Uint8Array, plan: CutPlan): Uint8Array[] {
+  if (plan === 'bytes') return every(stream, 1);
+  return cut(stream, plan.map((seed) => seed % (stream.length + 1)).sort((a, b) => a - b));
+}
+
+/** Encodes lines, each ended by '\r\n' where crlf says so or its own last character is '\r', else '\n'. */
+function frame(texts: string[], crlf: boolean[] = []): Buffer {
+  return Buffer.from(texts.map((text, i) => text + (crlf[i] || text.endsWith('\r') ? '\r\n' : '\n')).join(''));
+}
+
+const RUNS = 10_000;
+
+describe('LineDecoder properties', () => {
+  it('yields exactly the original lines, in order, however their bytes are cut; reports the tail at EOF', () => {
+    fc.assert(
+      fc.property(fc.array(line.filter((text) => !text.endsWith('\r')), { maxLength: 12 }), line, cutPlan, (texts, tail, plan) => {
+        const decoder = new LineDecoder();
+        const tailBytes = Buffer.from(tail);
+        const stream = Buffer.concat([frame(texts), tailBytes]);
+        expect(deliver(decoder, chunksOf(stream, plan))).toEqual(texts.map((text) => ({ line: text })));
+        expect(decoder.finish()).toBe(tailBytes.length);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('yields the same lines whether each ends with \\n or \\r\\n', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(line, fc.boolean()), { maxLength: 12 }), cutPlan, (pairs, plan) => {
+        const texts = pairs.map(([text]) => text);
+        const stream = frame(texts, pairs.map(([, crlf]) => crlf));
+        expect(deliver(new LineDecoder(), chunksOf(stream, plan))).toEqual(texts.map((text) => ({ line: text })));
+      }),
+      { numRuns: RUNS / 2 },
+    );
+  });
+
+  it('yields exactly one too-long per over-long line, interleaved with the lines that fit', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 24 }),
+        fc.array(fc.tuple(line, fc.boolean()), { maxLength: 12 }),
+        cutPlan,
+        (maxLineBytes, pairs, plan) => {
+          const texts = pairs.map(([text]) => text);
+          const stream = frame(texts, pairs.map(([, crlf]) => crlf));
+          const expected: Result[] = texts.map((text) =>
+            Buffer.byteLength(text) > maxLineBytes ? { reject: ERR_LINE_TOO_LONG } : { line: text },
+          );
+          const decoder = new LineDecoder({ maxLineBytes });
+          expect(deliver(decoder, chunksOf(stream, plan))).toEqual(expected);
+          expect(decoder.finish()).toBe(0);
+        },
+      ),
+      { numRuns: RUNS / 2 },
+    );
+  });
+
+  it('agrees with a strict TextDecoder on arbitrary bytes', () => {
+    const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    const fragment = fc.oneof(
+      fc.uint8Array({ maxLength: 4 }),
+      fc.constantFrom(
+        ...['e2 82 ac', 'f0 9f 98 80', 'c3 a9', 'ef bf bd', 'ed a0 80', 'ed 9f bf', 'c0 af', 'f4 90 80 80', '0d'].map(
+          (digits) => Buffer.from(digits.replace(/ /g, ''), 'hex'),
+        ),
+      ),
+    );
+    const rawLine = fc.array(fragment, { maxLength: 6 }).map((parts) => Buffer.concat(parts).map((b) => (b === 0x0a ? 0x20 : b)));
+    fc.assert(
+      fc.property(fc.array(rawLine, { maxLength: 8 }), cutPlan, (raws, plan) => {
+        const expected: Result[] = raws.map((raw) => {
+          const content = raw.length > 0 && raw[raw.length - 1] === 0x0d ? raw.subarray(0, -1) : raw;
+          try {
+            return { line: strict.decode(content) };
+          } catch {
+            return { reject: ERR_INVALID_UTF8 };
+          }
+        });
+        const stream = Buffer.concat(raws.flatMap((raw) => [raw, Buffer.from('\n')]));
+        expect(deliver(new LineDecoder(), chunksOf(stream, plan))).toEqual(expected);
+      }),
+      { numRuns: RUNS / 2 },
+    );
+  });
+});

@@ -1,0 +1,20 @@
+// Counting a process's open file descriptors: the measure every fd-leak check compares.
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * How many fds the process has open, as /proc/<pid>/fd lists them. For 'self' the count
+ * includes the directory fd used to read the list: compare two counts, not a count and a constant.
+ */
+export function openFdCount(pid: number | 'self' = 'self'): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** The soft limit on open fds (`ulimit -n`) from /proc/<pid>/limits; Infinity when unlimited. */
+export function openFdLimit(pid: number | 'self' = 'self'): number {
+  const line = readFileSync(`/proc/${pid}/limits`, 'utf8')
+    .split('\n')
+    .find((text) => text.startsWith('Max open files'));
+  // Columns: name, soft limit, hard limit, units — separated by runs of spaces.
+  const soft = line?.split(/\s{2,}/)[1];
+  return soft === undefined || soft === 'unlimited' ? Infinity : Number(soft);
+}

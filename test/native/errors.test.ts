@@ -1,0 +1,272 @@
+// How the addon fails: system call errors shaped like Node's; bad arguments stopped before the kernel.
+import { openSync } from 'node:fs';
+import { constants as os } from 'node:os';
+import { getSystemErrorName } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { constants, isSystemError, native, READABLE } from '../../src/binding/native.js';
+import { systemError } from '../../src/binding/sys-error.js';
+import { openFdCount } from '../helpers/fds.js';
+import {
+  connectPair,
+  listenOn,
+  OpenFds,
+  receive,
+  tcpSocket,
+  waitFor,
+  type Connection,
+} from '../helpers/sockets.js';
+
+/** The addon's functions with argument types erased, to pass what TypeScript would refuse. */
+type Untyped = Record<string, (...args: unknown[]) => unknown>;
+const untyped = native as unknown as Untyped;
+
+const fds = new OpenFds();
+let fdsAtStart = 0;
+beforeAll(() => {
+  fdsAtStart = openFdCount();
+});
+afterEach(() => fds.closeAll());
+afterAll(() => {
+  expect(openFdCount()).toBe(fdsAtStart);
+});
+
+/** Calls fn and returns what it threw; fails the test if it returned. */
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw, but the call returned');
+}
+
+/** What a failed system call must look like: Node's code, its negative errno, the call's name. */
+function nodeSystemError(code: keyof typeof os.errno, syscall: string) {
+  return expect.objectContaining({
+    code,
+    errno: -os.errno[code],
+    syscall,
+    message: expect.stringMatching(new RegExp(`^${syscall} ${code}`)),
+  });
+}
+
+describe('a failed system call throws an Error with code, errno and syscall as Node sets them', () => {
+  it('bind() to a port in use: EADDRINUSE, errno -98, syscall bind', () => {
+    const listener = listenOn(fds);
+    const error = thrownBy(() => native.bind(tcpSocket(fds), '127.0.0.1', listener.port));
+    expect(error).toBeInstanceOf(Error);
+    expect(isSystemError(error)).toBe(true);
+    expect(error).toEqual(nodeSystemError('EADDRINUSE', 'bind'));
+    expect(error).toMatchObject({ errno: -98, message: 'bind EADDRINUSE' });
+    // Node's own name for the errno agrees with the code.
+    expect(getSystemErrorName((error as { errno: number }).errno)).toBe('EADDRINUSE');
+  });
+
+  it('recv() on a closed fd: EBADF', () => {
+    const fd = tcpSocket(fds);
+    fds.close(fd);
+    expect(() => native.recv(fd, Buffer.alloc(1), 0, 1)).toThrow(nodeSystemError('EBADF', 'recv'));
+  });
+
+  it('recv() on an fd that is not a socket: ENOTSOCK', () => {
+    const devNull = fds.track(openSync('/dev/null', 'r'));
+    expect(() => native.recv(devNull, Buffer.alloc(1), 0, 1)).toThrow(
+      nodeSystemError('ENOTSOCK', 'recv'),
+    );
+  });
+
+  it('recv() after the peer closed abortively (SO_LINGER 0 sends RST): ECONNRESET', () => {
+    const { client, server } = connectPair(fds, listenOn(fds));
+    native.setsockopt(client, constants.SOL_SOCKET, constants.SO_LINGER, 0);
+    fds.close(client);
+    expect(waitFor(server, READABLE)).toBe(READABLE);
+    expect(() => native.recv(server, Buffer.alloc(8), 0, 8)).toThrow(
+      nodeSystemError('ECONNRESET', 'recv'),
+    );
+  });
+
+  it('send() to a reset connection: EPIPE as an Error, never a process-killing SIGPIPE', () => {
+    const { client, server } = connectPair(fds, listenOn(fds));
+    native.setsockopt(client, constants.SOL_SOCKET, constants.SO_LINGER, 0);
+    fds.close(client);
+    expect(waitFor(server, READABLE)).toBe(READABLE);
+    expect(() => native.recv(server, Buffer.alloc(8), 0, 8)).toThrow(); // ECONNRESET, reported once
+    expect(() => native.send(server, Buffer.from('x'), 0, 1)).toThrow(
+      nodeSystemError('EPIPE', 'send'),
+    );
+  });
+
+  it('wait() on a selector still watching a closed fd: select EBADF', () => {
+    const fd = tcpSocket(fds);
+    const selector = new native.Selector();
+    selector.add(fd, READABLE);
+    fds.close(fd); // closed without remove(): the selector's sets still name it
+    expect(() => selector.wait(0, new Int32Array(2))).toThrow(nodeSystemError('EBADF', 'select'));
+  });
+
+  it('systemError() turns an errno number (as SO_ERROR gives) into the same Error a failed call throws', () => {
+    const listener = listenOn(fds);
+    const thrown = thrownBy(() => native.bind(tcpSocket(fds), '127.0.0.1', listener.port));
+    const built = systemError(os.errno.EADDRINUSE, 'bind');
+    expect(built).toBeInstanceOf(Error);
+    expect(isSystemError(built)).toBe(true);
+    expect({ ...built, message: built.message }).toEqual({
+      ...(thrown as object),
+      message: (thrown as Error).message,
+    });
+  });
+});
+
+describe('bad arguments throw TypeError or RangeError and never reach the kernel', () => {
+  const invalidType = expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  const outOfRange = expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+  const invalidAddress = expect.objectContaining({
+    name: 'TypeError',
+    code: 'ERR_INVALID_IP_ADDRESS',
+  });
+  const PENDING = 'keep';
+
+  /** Each bad call runs on a connection with bytes waiting both ways, to show none are lost. */
+  const badCalls: { what: string; call: (c: Connection) => unknown; error: unknown }[] = [
+    {
+      what: 'recv() with a negative length',
+      call: ({ server }) => native.recv(server, Buffer.alloc(8), 0, -1),
+      error: outOfRange,
+    },
+    {
+      what: 'recv() with an offset past the buffer',
+      call: ({ server }) => native.recv(server, Buffer.alloc(8), 9, 0),
+      error: outOfRange,
+    },
+    {
+      what: 'recv() with offset + length past the buffer',
+      call: ({ server }) => native.recv(server, Buffer.alloc(8), 4, 5),
+      error: outOfRange,
+    },
+    {
+      what: 'recv() with length 0 (a zero-byte read would look like EOF)',
+      call: ({ server }) => native.recv(server, Buffer.alloc(8), 0, 0),
+      error: outOfRange,
+    },
+    {
+      what: 'connect() to an address with a NUL byte inside',
+      call: ({ client }) => native.connect(client, '127.0.0.1\0junk', 80),
+      error: invalidAddress,
+    },
+    {
+      what: 'recv() with a fractional length',
+      call: ({ server }) => native.recv(server, Buffer.alloc(8), 0, 1.5),
+      error: outOfRange,
+    },
+    {
+      what: 'recv() with an fd that is not a number',
+      call: ({ server }) => untyped.recv(String(server), Buffer.alloc(8), 0, 8),
+      error: invalidType,
+    },
+    {
+      what: 'recv() with a negative fd',
+      call: () => native.recv(-1, Buffer.alloc(8), 0, 8),
+      error: outOfRange,
+    },
+    {
+      what: 'recv() into a string, not a buffer',
+      call: ({ server }) => untyped.recv(server, 'not a buffer', 0, 1),
+      error: invalidType,
+    },
+    {
+      what: 'send() from an array, not a buffer',
+      call: ({ client }) => untyped.send(client, [1, 2, 3], 0, 3),
+      error: invalidType,
+    },
+    {
+      what: 'send() with a missing length',
+      call: ({ client }) => untyped.send(client, Buffer.from('xyz'), 0),
+      error: invalidType,
+    },
+    {
+      what: 'sendmsg() with buffers that are not an array',
+      call: ({ client }) => untyped.sendmsg(client, Buffer.from('xyz'), 0, 0),
+      error: invalidType,
+    },
+    {
+      what: 'sendmsg() with an element that is not a buffer',
+      call: ({ client }) => untyped.sendmsg(client, [Buffer.from('a'), 'b'], 0, 0),
+      error: invalidType,
+    },
+    {
+      what: 'sendmsg() with an index past the array',
+      call: ({ client }) => native.sendmsg(client, [Buffer.from('a')], 2, 0),
+      error: outOfRange,
+    },
+    {
+      what: 'sendmsg() with an offset past the first buffer',
+      call: ({ client }) => native.sendmsg(client, [Buffer.from('ab'), Buffer.from('c')], 0, 3),
+      error: outOfRange,
+    },
+    {
+      what: 'connect() to a host name, not a numeric address',
+      call: ({ client }) => native.connect(client, 'localhost', 80),
+      error: invalidAddress,
+    },
+    {
+      what: 'connect() to an IPv4 address with an octet over 255',
+      call: ({ client }) => native.connect(client, '256.0.0.1', 80),
+      error: invalidAddress,
+    },
+    {
+      what: 'connect() to port 65536',
+      call: ({ client }) => native.connect(client, '127.0.0.1', 65536),
+      error: outOfRange,
+    },
+    {
+      what: 'setsockopt() with a value that is not a number',
+      call: ({ client }) =>
+        untyped.setsockopt(client, constants.SOL_SOCKET, constants.SO_SNDBUF, '4096'),
+      error: invalidType,
+    },
+  ];
+
+  for (const { what, call, error } of badCalls) {
+    it(what, () => {
+      const connection = connectPair(fds, listenOn(fds));
+      native.send(connection.client, Buffer.from(PENDING), 0, PENDING.length);
+      native.send(connection.server, Buffer.from(PENDING), 0, PENDING.length);
+
+      expect(() => call(connection)).toThrow(error);
+
+      // Both ends still hold exactly the bytes sent before: nothing read, nothing extra written.
+      expect(receive(connection.server, PENDING.length).toString()).toBe(PENDING);
+      expect(receive(connection.client, PENDING.length).toString()).toBe(PENDING);
+      expect(waitFor(connection.server, READABLE, 0)).toBe(0);
+      expect(waitFor(connection.client, READABLE, 0)).toBe(0);
+    });
+  }
+
+  it('bind() of an IPv4 socket to ::1 fails in bind, not in a v6-only setsockopt', () => {
+    const fd = tcpSocket(fds);
+    expect(() => native.bind(fd, '::1', 0)).toThrow(expect.objectContaining({ syscall: 'bind' }));
+  });
+
+  it('bind() to a bad address leaves the socket unbound', () => {
+    const fd = tcpSocket(fds);
+    expect(() => native.bind(fd, '127.0.0.1.1', 0)).toThrow(invalidAddress);
+    expect(native.getsockname(fd)).toEqual({ address: '0.0.0.0', port: 0, family: 'IPv4' });
+  });
+
+  it('Selector.add() with a mask outside READABLE | WRITABLE | EXCEPTION', () => {
+    const selector = new native.Selector();
+    expect(() => selector.add(0, 8)).toThrow(outOfRange);
+    expect(selector.maxFd).toBe(-1);
+  });
+
+  it('Selector.wait() with a timeout below -1, NaN, or an out array that is not an Int32Array', () => {
+    const selector = new native.Selector();
+    expect(() => selector.wait(-2, new Int32Array(2))).toThrow(outOfRange);
+    expect(() => selector.wait(Number.NaN, new Int32Array(2))).toThrow(outOfRange);
+    expect(() => selector.wait(Infinity, new Int32Array(2))).toThrow(outOfRange);
+    expect(() => selector.wait(0, new Int32Array(1))).toThrow(outOfRange);
+    const untypedSelector = selector as unknown as Untyped;
+    expect(() => untypedSelector.wait('0', new Int32Array(2))).toThrow(invalidType);
+    expect(() => untypedSelector.wait(0, new Uint32Array(2))).toThrow(invalidType);
+  });
+});
