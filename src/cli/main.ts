@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The selectchat command line: parses the subcommand and hands over to its module.
 import { readFileSync } from 'node:fs';
+import { UsageError } from './options.js';
+import { serve } from './serve.js';
 
 const USAGE = `usage: selectchat <command> [options]
 
@@ -20,12 +22,32 @@ function version(): string {
   return String(pkg.version);
 }
 
-const [command] = process.argv.slice(2);
-if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-  process.stdout.write(USAGE);
-} else if (command === '-v' || command === '--version') {
-  process.stdout.write(`${version()}\n`);
-} else {
-  process.stderr.write(`selectchat: unknown command '${command}'\n${USAGE}`);
-  process.exitCode = 2;
+/** Runs one subcommand and returns its exit code. */
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return 0;
+    case '-v':
+    case '--version':
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    case 'serve':
+      return serve(rest);
+    default:
+      throw new UsageError(`unknown command '${command}'\n${USAGE}`);
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  // Usage errors exit 2; a system error (EADDRINUSE, ...) gets one clear line and exit 1.
+  const usage = error instanceof UsageError;
+  process.stderr.write(`selectchat: ${(error as Error).message}\n`);
+  process.exitCode = usage ? 2 : 1;
 }

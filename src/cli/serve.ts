@@ -1,0 +1,91 @@
+// `selectchat serve`: runs the chat or echo service on the chosen transport until a signal.
+import { SelectLoop } from '../loop/select-loop.js';
+import { ChatRoom } from '../room/chat-room.js';
+import { EchoService } from '../room/echo-service.js';
+import type { Service, ServiceMode } from '../room/service.js';
+import { DEFAULT_LIMITS, type ServerLimits } from '../transport/limits.js';
+import { SelectServer } from '../transport/select-server.js';
+import type { ChatServer } from '../transport/server.js';
+import { DEFAULT_HOST, formatEndpoint, isLoopback, resolveHost } from './host.js';
+import { choiceFlag, integerFlag, numberFlag, parseFlags } from './options.js';
+
+export const SERVE_USAGE = `usage: selectchat serve [options]
+
+  --host ADDR          address to listen on (default ${DEFAULT_HOST}: loopback only;
+                       0.0.0.0 or :: exposes the server to the network)
+  --port N             port (default 7070; 0 picks a free one)
+  --mode chat|echo     chat room or echo service (default chat)
+  --trace              print every select() round and every action to stderr
+  --max-line BYTES     longest accepted line (default ${DEFAULT_LIMITS.maxLineBytes})
+  --max-queue BYTES    unsent output per client before it is dropped as too slow
+                       (default ${DEFAULT_LIMITS.maxQueueBytes})
+  --max-clients N      connections at once (default ${DEFAULT_LIMITS.maxClients}; select() can
+                       never watch fds >= FD_SETSIZE whatever this says)
+  --idle-timeout SECS  drop clients silent this long (default 0: never)
+
+Prints "listening on HOST:PORT (engine select, mode chat)" when ready.
+SIGINT/SIGTERM: says goodbye, flushes for at most 2 s, exits 0.
+`;
+
+const FLAGS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  mode: { type: 'string' },
+  trace: { type: 'boolean' },
+  'max-line': { type: 'string' },
+  'max-queue': { type: 'string' },
+  'max-clients': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Runs the server; resolves with the exit code once it has shut down. */
+export async function serve(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, FLAGS);
+  if (values.help) {
+    process.stdout.write(SERVE_USAGE);
+    return 0;
+  }
+  const limits: ServerLimits = {
+    maxLineBytes: integerFlag('max-line', values['max-line'], DEFAULT_LIMITS.maxLineBytes, 1, 1 << 30),
+    maxQueueBytes: integerFlag('max-queue', values['max-queue'], DEFAULT_LIMITS.maxQueueBytes, 1, 2 ** 40),
+    maxClients: integerFlag('max-clients', values['max-clients'], DEFAULT_LIMITS.maxClients, 1, 1 << 24),
+    idleTimeoutMs: numberFlag('idle-timeout', values['idle-timeout'], 0) * 1000,
+  };
+  const mode: ServiceMode = choiceFlag('mode', values.mode, ['chat', 'echo'], 'chat');
+  const port = integerFlag('port', values.port, 7070, 0, 65535);
+  const host = await resolveHost(values.host ?? DEFAULT_HOST);
+  const trace = values.trace ? (line: string) => void process.stderr.write(`${line}\n`) : null;
+  const service: Service = mode === 'chat' ? new ChatRoom(limits) : new EchoService(limits);
+
+  const loop = new SelectLoop(trace);
+  const server: ChatServer = new SelectServer(loop, { host, port, service, limits, trace });
+  const stopped = runUntilSignal(server, () => loop.stop());
+  const { address, port: bound } = server.address;
+  if (!isLoopback(address)) {
+    process.stderr.write(`selectchat: warning: listening on ${address}, reachable from other machines\n`);
+  }
+  process.stdout.write(`listening on ${formatEndpoint(address, bound)} (engine ${server.engine}, mode ${mode})\n`);
+  await loop.run();
+  await stopped;
+  return 0;
+}
+
+/** SIGINT/SIGTERM start a graceful shutdown; a second signal exits at once. */
+function runUntilSignal(server: ChatServer, done: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      process.stderr.write(`selectchat: ${signal}: shutting down\n`);
+      server.shutdown().then(() => {
+        done();
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

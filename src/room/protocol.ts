@@ -1,0 +1,25 @@
+// Every line the server sends, in one place: PROTOCOL.md documents exactly these.
+
+/** Nicks: 1–24 of A-Z a-z 0-9 _ -, unique ignoring case. */
+export const NICK_PATTERN = /^[A-Za-z0-9_-]{1,24}$/;
+
+export const HELP = '* commands: /nick NAME, /who, /me ACTION, /quit [REASON], /help';
+export const SHUTTING_DOWN = '* server shutting down';
+
+export const welcome = (nick: string, online: number): string =>
+  `* welcome ${nick}, ${online} ${online === 1 ? 'user' : 'users'} online; /help for commands`;
+export const joined = (nick: string): string => `* ${nick} joined`;
+export const left = (nick: string, reason: string): string => `* ${nick} left (${reason})`;
+export const renamed = (from: string, to: string): string => `* ${from} is now ${to}`;
+export const action = (nick: string, text: string): string => `* ${nick} ${text}`;
+export const users = (nicks: string[]): string => `* users: ${nicks.join(', ')}`;
+export const message = (nick: string, text: string): string => `[${nick}] ${text}`;
+
+// Errors: sent only to the client that caused them.
+export const lineTooLong = (maxBytes: number): string => `! line too long (max ${maxBytes} bytes)`;
+export const INVALID_UTF8 = '! invalid UTF-8, line dropped';
+export const NICK_TAKEN = '! nick taken';
+export const INVALID_NICK = '! invalid nick';
+export const ME_USAGE = '! usage: /me ACTION';
+export const SERVER_FULL = '! server full';
+export const unknownCommand = (command: string): string => `! unknown command ${command} (try /help)`;

@@ -1,0 +1,35 @@
+// The seam between a transport (select or libuv) and what runs on it (the chat room or echo).
+import type { LineSink } from '../framing/line-decoder.js';
+
+/** Why a connection ended; the chat room shows it as `* NICK left (REASON)`. */
+export type CloseReason =
+  | 'closed'
+  | 'connection reset'
+  | 'too slow'
+  | 'idle timeout'
+  | 'server shutting down';
+
+/** One connection, as a service sees it; each transport implements it. */
+export interface Peer {
+  /** Queues one encoded frame. Transports send what a round queued in one write per peer. */
+  send(frame: Buffer): void;
+  /** Sends what is queued, then closes; no more lines reach the session. */
+  end(): void;
+}
+
+/** A service's state for one connection. The decoder feeds it lines and rejects directly. */
+export interface Session extends LineSink {
+  /** The transport closed the connection; called exactly once, last. */
+  closed(reason: CloseReason): void;
+}
+
+/** What runs on a transport: the chat room or the echo service. */
+export interface Service {
+  readonly mode: ServiceMode;
+  /** A new connection: greets it and returns its session. */
+  open(peer: Peer): Session;
+  /** The server is stopping: tell everyone, before the transport flushes and closes. */
+  shutdown(): void;
+}
+
+export type ServiceMode = 'chat' | 'echo';

@@ -1,0 +1,337 @@
+// The select transport: a listening socket and its connections on a SelectLoop. Reads feed
+// each connection's LineDecoder from one shared buffer; output is queued per connection and
+// written once per loop round.
+import { READABLE, WRITABLE, constants, isSystemError, native, type SocketAddress } from '../binding/native.js';
+import { LineDecoder } from '../framing/line-decoder.js';
+import { encodeLine } from '../framing/line-encoder.js';
+import { SelectLoop, type Timer, type Tracer } from '../loop/select-loop.js';
+import { SERVER_FULL } from '../room/protocol.js';
+import type { CloseReason, Peer, Service, Session } from '../room/service.js';
+import { IDLE_SWEEP_MS, SHUTDOWN_FLUSH_MS, type ServerLimits } from './limits.js';
+import { SendQueue } from './send-queue.js';
+import { isIPv6, type ChatServer, type ServerOptions } from './server.js';
+
+/** One receive buffer for every recv(): decoders copy only what they must keep. */
+const RECEIVE_BUFFER_BYTES = 64 * 1024;
+/** Reads per readable event before moving on, so one flooding client cannot starve the rest
+ *  (libuv uses 32 too). */
+const MAX_READS_PER_EVENT = 32;
+/** Connections accepted per readable event on the listening socket. */
+const MAX_ACCEPTS_PER_EVENT = 64;
+/** Kernel queue of not-yet-accepted connections. */
+const LISTEN_BACKLOG = 511;
+/** Pause before accepting again when the process is out of fds (EMFILE/ENFILE). */
+const ACCEPT_RETRY_MS = 100;
+/** Most buffers one sendmsg() gathers (the addon's cap). */
+const MAX_IOVECS = 256;
+/** recv() calls spent draining a socket before close, so close() sends FIN rather than RST. */
+const MAX_DRAIN_READS = 4;
+
+const { EAGAIN } = constants;
+const SERVER_FULL_FRAME = encodeLine(SERVER_FULL);
+
+type State = 'open' | 'ending' | 'closed';
+
+/** One client connection: its fd, receive decoder, send queue and session. */
+class Connection implements Peer {
+  state: State = 'open';
+  /** Already in the server's list of connections to flush this round? */
+  dirty = false;
+  /** Over --max-queue: dropped at the end of this round. */
+  slow = false;
+  lastActive: number;
+  readonly queue = new SendQueue();
+  readonly decoder: LineDecoder;
+  session!: Session;
+
+  constructor(
+    private readonly server: SelectServer,
+    readonly fd: number,
+    readonly remote: string,
+    maxLineBytes: number,
+    now: number,
+  ) {
+    this.decoder = new LineDecoder({ maxLineBytes });
+    this.lastActive = now;
+  }
+
+  send(frame: Buffer): void {
+    if (this.state === 'closed') return;
+    this.queue.push(frame);
+    this.server.queued(this);
+  }
+
+  end(): void {
+    if (this.state !== 'open') return;
+    this.state = 'ending';
+    this.server.ending(this);
+  }
+}
+
+export class SelectServer implements ChatServer {
+  readonly engine = 'select' as const;
+  readonly address: SocketAddress;
+  private readonly loop: SelectLoop;
+  private readonly service: Service;
+  private readonly limits: ServerLimits;
+  private readonly trace: Tracer | null;
+  private readonly receiveBuffer = Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES);
+  private readonly open = new Set<Connection>();
+  /** Connections with output queued this round, flushed at the round's end. */
+  private readonly dirty: Connection[] = [];
+  /** Connections over --max-queue, dropped at the round's end (not mid-broadcast). */
+  private readonly tooSlow: Connection[] = [];
+  private listenFd: number;
+  private idleSweep: Timer | null = null;
+  private stopping: Promise<void> | null = null;
+  private allClosed: (() => void) | null = null;
+
+  constructor(loop: SelectLoop, options: ServerOptions) {
+    this.loop = loop;
+    this.service = options.service;
+    this.limits = options.limits;
+    this.trace = options.trace;
+    this.listenFd = this.listen(options.host, options.port);
+    this.address = native.getsockname(this.listenFd);
+    this.trace?.(`fd ${this.listenFd} is the listening socket on ${this.address.address}:${this.address.port}`);
+    loop.watch(this.listenFd, () => this.acceptAll(), READABLE);
+    loop.onRoundEnd(() => this.endRound());
+    const idleMs = this.limits.idleTimeoutMs;
+    if (idleMs > 0) this.idleSweep = loop.setInterval(Math.min(IDLE_SWEEP_MS, idleMs / 4), () => this.sweepIdle());
+  }
+
+  get connections(): number {
+    return this.open.size;
+  }
+
+  shutdown(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = new Promise((resolve) => (this.allClosed = resolve));
+    this.trace?.(`shutdown: close the listening socket, say goodbye, flush for at most ${SHUTDOWN_FLUSH_MS} ms`);
+    this.loop.unwatch(this.listenFd);
+    native.close(this.listenFd);
+    this.listenFd = -1;
+    if (this.idleSweep) this.loop.clearTimer(this.idleSweep);
+    this.service.shutdown();
+    for (const conn of this.open) conn.end();
+    const deadline = this.loop.setTimeout(SHUTDOWN_FLUSH_MS, () => {
+      for (const conn of [...this.open]) this.close(conn, 'server shutting down');
+    });
+    this.stopping.then(() => this.loop.clearTimer(deadline));
+    this.checkAllClosed();
+    return this.stopping;
+  }
+
+  /** Peer.send() queued output: flush it at the end of this round, or drop a slow reader. */
+  queued(conn: Connection): void {
+    if (!conn.dirty) {
+      conn.dirty = true;
+      if (this.dirty.push(conn) === 1) this.loop.requestRound();
+    }
+    if (conn.queue.bytes > this.limits.maxQueueBytes && !conn.slow) {
+      conn.slow = true;
+      this.tooSlow.push(conn);
+    }
+  }
+
+  /** Peer.end(): stop reading; the connection closes once its queue is flushed. */
+  ending(conn: Connection): void {
+    this.loop.setInterest(conn.fd, this.loop.interest(conn.fd) & ~READABLE);
+    this.queued(conn);
+  }
+
+  /** Creates the listening socket: non-blocking, SO_REUSEADDR, v6-only for IPv6. */
+  private listen(host: string, port: number): number {
+    const fd = native.socket(isIPv6(host) ? constants.AF_INET6 : constants.AF_INET, constants.SOCK_STREAM);
+    try {
+      native.setsockopt(fd, constants.SOL_SOCKET, constants.SO_REUSEADDR, 1);
+      native.bind(fd, host, port);
+      native.listen(fd, LISTEN_BACKLOG);
+      return fd;
+    } catch (error) {
+      native.close(fd);
+      throw error;
+    }
+  }
+
+  /** The listening socket is readable: accept what is pending (a bounded number). */
+  private acceptAll(): void {
+    for (let i = 0; i < MAX_ACCEPTS_PER_EVENT; i++) {
+      let accepted;
+      try {
+        accepted = native.accept(this.listenFd);
+      } catch (error) {
+        if (isSystemError(error) && (error.code === 'EMFILE' || error.code === 'ENFILE')) {
+          this.pauseAccepting(error.code);
+          return;
+        }
+        throw error;
+      }
+      if (accepted === null) return;
+      this.admit(accepted.fd, `${accepted.address}:${accepted.port}`);
+    }
+  }
+
+  /** Out of fds: stop watching the listener for a moment instead of spinning on it. */
+  private pauseAccepting(code: string): void {
+    process.stderr.write(`selectchat: accept ${code}: pausing accepts for ${ACCEPT_RETRY_MS} ms\n`);
+    this.loop.setInterest(this.listenFd, 0);
+    this.loop.setTimeout(ACCEPT_RETRY_MS, () => {
+      if (this.listenFd >= 0) this.loop.setInterest(this.listenFd, READABLE);
+    });
+  }
+
+  /** A new connection: serve it, or refuse it when full or when select() could not watch it. */
+  private admit(fd: number, remote: string): void {
+    if (!SelectLoop.canWatch(fd) || this.open.size >= this.limits.maxClients) {
+      const why = SelectLoop.canWatch(fd) ? `--max-clients ${this.limits.maxClients} reached` : `fd ${fd} >= FD_SETSIZE, select() cannot watch it`;
+      this.trace?.(`accepted fd ${fd} from ${remote}: refused (${why}): "${SERVER_FULL}"`);
+      // One best-effort write, never select(): this fd must never reach FD_SET.
+      try {
+        native.send(fd, SERVER_FULL_FRAME, 0, SERVER_FULL_FRAME.length);
+        native.shutdown(fd, constants.SHUT_WR);
+      } catch {
+        // The client is already gone; closing is all that is left.
+      }
+      native.close(fd);
+      return;
+    }
+    native.setsockopt(fd, constants.IPPROTO_TCP, constants.TCP_NODELAY, 1);
+    const conn = new Connection(this, fd, remote, this.limits.maxLineBytes, this.loop.now());
+    this.open.add(conn);
+    this.trace?.(`accepted fd ${fd} from ${remote}`);
+    this.loop.watch(fd, (events) => this.onEvents(conn, events), READABLE);
+    conn.session = this.service.open(conn);
+  }
+
+  private onEvents(conn: Connection, events: number): void {
+    if (events & READABLE) this.read(conn);
+    if (events & WRITABLE && conn.state !== 'closed') this.flush(conn, 'writable');
+  }
+
+  /** Reads until the socket is drained, EOF, or MAX_READS_PER_EVENT; lines go to the session. */
+  private read(conn: Connection): void {
+    const buffer = this.receiveBuffer;
+    for (let i = 0; i < MAX_READS_PER_EVENT && conn.state === 'open'; i++) {
+      let n: number;
+      try {
+        n = native.recv(conn.fd, buffer, 0, buffer.length);
+      } catch (error) {
+        this.failed(conn, error);
+        return;
+      }
+      if (n === -EAGAIN) {
+        this.trace?.(`fd ${conn.fd} readable: recv → EAGAIN, nothing to read`);
+        return;
+      }
+      if (n === 0) {
+        this.trace?.(`fd ${conn.fd} readable: recv → 0 bytes: EOF, the peer closed`);
+        this.close(conn, 'closed');
+        return;
+      }
+      if (this.idleSweep) conn.lastActive = this.loop.now();
+      const frames = conn.decoder.push(buffer, 0, n, conn.session);
+      this.trace?.(`fd ${conn.fd} readable: recv ${n} bytes → ${frames} ${frames === 1 ? 'line' : 'lines'}, ${conn.decoder.pendingBytes} bytes kept`);
+      // A short read emptied the kernel's buffer: skip the recv() that would say EAGAIN.
+      if (n < buffer.length) return;
+    }
+  }
+
+  /** Writes as much of the queue as the kernel takes; watches for writable while some is left. */
+  private flush(conn: Connection, why: 'writable' | 'round end'): void {
+    const queue = conn.queue;
+    while (!queue.empty) {
+      const gathered = queue.length <= MAX_IOVECS;
+      const before = queue.bytes;
+      let n: number;
+      try {
+        n = queue.length === 1
+          ? native.send(conn.fd, queue.chunks[queue.head]!, queue.offset, before)
+          : native.sendmsg(conn.fd, queue.chunks, queue.head, queue.offset);
+      } catch (error) {
+        this.failed(conn, error);
+        return;
+      }
+      if (n === -EAGAIN) n = 0;
+      queue.consume(n);
+      this.trace?.(`fd ${conn.fd} ${why}: sent ${n} of ${before} queued`);
+      // Everything was offered and the kernel took less: its buffer is full, wait for writable.
+      if (n === 0 || (gathered && !queue.empty)) break;
+    }
+    const interest = this.loop.interest(conn.fd);
+    if (!queue.empty) {
+      if (!(interest & WRITABLE)) this.loop.setInterest(conn.fd, interest | WRITABLE);
+      return;
+    }
+    // Watching for writable with nothing to write would make select() return at once, forever.
+    if (interest & WRITABLE) this.loop.setInterest(conn.fd, interest & ~WRITABLE);
+    if (conn.state === 'ending') this.close(conn, 'closed');
+  }
+
+  /** End of a loop round: drop slow readers, then write each connection's batched output once. */
+  private endRound(): void {
+    for (const conn of this.tooSlow) {
+      if (conn.state === 'closed') continue;
+      this.trace?.(`fd ${conn.fd}: ${conn.queue.bytes} bytes queued > --max-queue ${this.limits.maxQueueBytes}: too slow`);
+      this.close(conn, 'too slow');
+    }
+    this.tooSlow.length = 0;
+    // Index loop: closing a slow reader may queue more output (others see it leave).
+    for (let i = 0; i < this.dirty.length; i++) {
+      const conn = this.dirty[i]!;
+      conn.dirty = false;
+      if (conn.state !== 'closed' && !(this.loop.interest(conn.fd) & WRITABLE)) this.flush(conn, 'round end');
+    }
+    this.dirty.length = 0;
+  }
+
+  /** A system call on conn failed: ECONNRESET (RST) is routine, anything else closes it too. */
+  private failed(conn: Connection, error: unknown): void {
+    const code = isSystemError(error) ? error.code : String(error);
+    this.trace?.(`fd ${conn.fd} ${code}`);
+    this.close(conn, code === 'ECONNRESET' || code === 'EPIPE' ? 'connection reset' : 'closed');
+  }
+
+  /** Closes conn exactly once and tells its session why. */
+  private close(conn: Connection, reason: CloseReason): void {
+    if (conn.state === 'closed') return;
+    const graceful = reason !== 'connection reset' && reason !== 'too slow';
+    conn.state = 'closed';
+    this.open.delete(conn);
+    this.loop.unwatch(conn.fd);
+    if (graceful) this.drain(conn.fd);
+    native.close(conn.fd);
+    conn.queue.clear();
+    const dropped = conn.decoder.finish();
+    this.trace?.(`fd ${conn.fd} closed (${reason})${dropped > 0 ? `, ${dropped} bytes of an unfinished line dropped` : ''}`);
+    conn.session.closed(reason);
+    this.checkAllClosed();
+  }
+
+  /** Reads and discards what the peer sent but we never read: close() on a socket with unread
+   *  data sends RST, which can destroy our last lines before the peer reads them. */
+  private drain(fd: number): void {
+    try {
+      for (let i = 0; i < MAX_DRAIN_READS; i++) {
+        if (native.recv(fd, this.receiveBuffer, 0, this.receiveBuffer.length) <= 0) return;
+      }
+    } catch {
+      // Reset by the peer: nothing left to protect.
+    }
+  }
+
+  /** Closes clients that sent nothing for --idle-timeout. */
+  private sweepIdle(): void {
+    const limit = this.loop.now() - this.limits.idleTimeoutMs;
+    for (const conn of [...this.open]) {
+      if (conn.lastActive < limit && conn.state === 'open') this.close(conn, 'idle timeout');
+    }
+  }
+
+  private checkAllClosed(): void {
+    if (this.allClosed && this.open.size === 0) {
+      this.allClosed();
+      this.allClosed = null;
+    }
+  }
+}

@@ -1,0 +1,34 @@
+// What every transport offers the CLI: the same options in, the same server out.
+import type { SocketAddress } from '../binding/native.js';
+import type { Tracer } from '../loop/select-loop.js';
+import type { Service } from '../room/service.js';
+import type { ServerLimits } from './limits.js';
+
+export type Engine = 'select' | 'libuv';
+
+export interface ServerOptions {
+  /** A numeric IPv4 or IPv6 address. */
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  service: Service;
+  limits: ServerLimits;
+  /** Where --trace lines go; null when tracing is off. */
+  trace: Tracer | null;
+}
+
+export interface ChatServer {
+  readonly engine: Engine;
+  /** Where it listens (the real port when 0 was asked for). */
+  readonly address: SocketAddress;
+  /** Connections open now. */
+  readonly connections: number;
+  /** Stops accepting, lets the service say goodbye, flushes for at most SHUTDOWN_FLUSH_MS,
+   *  closes every socket. Resolves when all are closed. */
+  shutdown(): Promise<void>;
+}
+
+/** The address family of a numeric host. */
+export function isIPv6(host: string): boolean {
+  return host.includes(':');
+}
