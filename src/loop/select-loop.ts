@@ -26,12 +26,6 @@ function yieldToNode(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Does Node have a (ref'd) timer or immediate that only a yield lets it run? */
-function nodeHasPendingTimers(): boolean {
-  const resources = process.getActiveResourcesInfo();
-  return resources.includes('Timeout') || resources.includes('Immediate');
-}
-
 /** Formats a set of fds the way the trace prints them: {3,7,12}. */
 function formatSet(fds: number[]): string {
   return `{${fds.join(',')}}`;
@@ -47,6 +41,8 @@ export class SelectLoop {
   /** libuv's epoll fd: readable when Node has I/O (signals, stdin, children) to handle. */
   private readonly nodeFd = native.uvBackendFd();
   private running = false;
+  /** Was Node's own fd among the ready ones this round? */
+  private nodeReady = false;
   private lastYield = 0;
   /** Set by requestRound(): the next select() only polls, so round hooks run soon. */
   private roundRequested = false;
@@ -136,12 +132,10 @@ export class SelectLoop {
     // Node adds I/O started by top-level code to its epoll set at its next poll phase.
     await this.yieldNow();
     await this.yieldNow();
-    // Did the last round dispatch anything? Then poll first: if nothing is ready we yield
-    // to Node once before blocking, so promises and immediates it scheduled are not stalled.
     let busy = false;
     try {
       while (this.running) {
-        const timeout = busy || this.roundRequested ? 0 : this.blockingTimeout();
+        const timeout = this.roundRequested ? 0 : this.blockingTimeout(busy);
         this.roundRequested = false;
         const started = this.trace ? this.traceBefore(timeout) : 0;
         const count = this.selector.wait(timeout, this.ready);
@@ -152,32 +146,33 @@ export class SelectLoop {
           continue;
         }
         if (this.trace) this.traceAfter(count, started);
-        const { nodeWork, dispatched } = this.dispatch(count);
+        busy = this.dispatch(count);
         this.timers.runDue(this.now());
         for (const hook of this.roundHooks) hook();
-        if (count === 0 && busy) {
-          busy = false;
+        // Yield when Node has I/O, when select() timed out (nothing to do anyway), and at least
+        // every NODE_YIELD_INTERVAL_MS under load: ~2 µs each, so never once per round.
+        if (this.nodeReady || count === 0 || this.now() - this.lastYield >= NODE_YIELD_INTERVAL_MS) {
           await this.yieldNow();
-          continue;
+        } else if (busy) {
+          // Cheap: runs the promise callbacks our handlers queued, without a turn of Node's loop.
+          await null;
         }
-        busy = dispatched;
-        if (nodeWork || this.now() - this.lastYield >= NODE_YIELD_INTERVAL_MS) await this.yieldNow();
       }
     } finally {
       this.selector.remove(this.nodeFd, READABLE);
     }
   }
 
-  /** Calls the callback of each ready fd; reports whether Node's fd was ready and whether any
-   *  of ours was. */
-  private dispatch(count: number): { nodeWork: boolean; dispatched: boolean } {
-    let nodeWork = false;
+  /** Calls the callback of each ready fd; notes whether Node's own fd was ready. Returns true
+   *  if any of ours was. */
+  private dispatch(count: number): boolean {
     let dispatched = false;
     const ready = this.ready;
+    this.nodeReady = false;
     for (let i = 0; i < count; i++) {
       const fd = ready[2 * i]!;
       if (fd === this.nodeFd) {
-        nodeWork = true;
+        this.nodeReady = true;
         continue;
       }
       // Re-check interest, as ae.c does: a callback earlier in this round may have changed it
@@ -190,15 +185,21 @@ export class SelectLoop {
       dispatched = true;
       watcher.callback(events);
     }
-    return { nodeWork, dispatched };
+    return dispatched;
   }
 
-  /** The timeout for a select() that may block: until our next timer, but no longer than Node's
-   *  own timers allow (-1 = wait for I/O or a signal, however long). */
-  private blockingTimeout(): number {
+  /** How long select() may block: until our next timer; at most NODE_TIMER_POLL_MS while Node
+   *  has a timer pending or right after a busy round (work our handlers handed to Node, such as
+   *  a process.nextTick, then runs at the next yield); 0 while Node has an immediate queued;
+   *  -1 (wait for I/O or a signal, however long) otherwise. */
+  private blockingTimeout(afterBusyRound: boolean): number {
     const due = this.timers.nextDue();
     let timeout = due === Infinity ? -1 : Math.max(0, due - this.now());
-    if (nodeHasPendingTimers()) timeout = timeout < 0 ? NODE_TIMER_POLL_MS : Math.min(timeout, NODE_TIMER_POLL_MS);
+    const resources = process.getActiveResourcesInfo();
+    if (resources.includes('Immediate')) return 0;
+    if (afterBusyRound || resources.includes('Timeout')) {
+      timeout = timeout < 0 ? NODE_TIMER_POLL_MS : Math.min(timeout, NODE_TIMER_POLL_MS);
+    }
     return timeout;
   }
 

@@ -1,0 +1,829 @@
+/*
+ * selectchat-loadgen: the benchmark's load generator — epoll, one thread, non-blocking sockets,
+ * so that it is not the bottleneck where that can be avoided.
+ *
+ * It opens --idle connections that only read, then --connections active ones, runs a workload
+ * for --warmup seconds and then for a measured --duration window, closes everything and prints
+ * one JSON line. Workloads speak the newline framing of the selectchat servers:
+ *   echo  every connection keeps --depth lines of --size bytes in flight; each line carries its
+ *         CLOCK_MONOTONIC send time as text, so a returning line gives its round-trip latency.
+ *   chat  every connection waits for its welcome, join events settle, then --senders of them
+ *         send; each line carries sender, sequence number and send time, the N-1 others must
+ *         each receive it in order, and a sender keeps at most --depth messages that not
+ *         everyone has seen (closed loop).
+ *   idle  the echo workload, beside --idle connections that stay open doing nothing.
+ * Latencies go into a log-linear histogram (~1.6% buckets, nothing stored per sample). Each
+ * round reads every ready socket once into one 64 KiB buffer and writes each connection once.
+ * Lines starting "* " are events and ignored; lines starting "! " and lost connections count
+ * as errors. The process always exits within warmup + duration + 10 seconds.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+  MAX_LINE = 65536,                 /* the servers' longest line, before its '\n' */
+  MAX_RECEIVED_LINE = MAX_LINE + 256, /* room for the "[NICK] " a chat relay adds */
+  READ_BUFFER_SIZE = 64 * 1024,     /* one read() per ready socket per round */
+  MAX_EVENTS = 1024,                /* epoll events taken per round */
+  MAX_CONNECTIONS = 100000,
+  MAX_DEPTH = 4096,
+  CONNECT_CONCURRENCY = 128,        /* connects in progress at once */
+  SPARE_FDS = 16,                   /* stdio, epoll and slack beside the connections */
+  TIME_DIGITS = 19,                 /* CLOCK_MONOTONIC ns as fixed-width decimal */
+  SENDER_DIGITS = 6,
+  SEQUENCE_DIGITS = 10,
+  ECHO_HEADER = TIME_DIGITS,        /* echo payload: "<time>xxxx...\n" */
+  CHAT_HEADER = SENDER_DIGITS + 1 + SEQUENCE_DIGITS + 1 + TIME_DIGITS, /* "<s> <seq> <time>" */
+  MAX_ERROR_REPORTS = 5,            /* errors described on stderr; the rest only counted */
+  HIST_SUB_BITS = 7,                /* 64 linear sub-buckets per power of two: ~1.6% */
+  HIST_SUB = 1 << HIST_SUB_BITS,
+  HIST_HALF = HIST_SUB / 2,
+  HIST_MAX_SHIFT = 40,              /* values beyond ~2^46 ns land in the last bucket */
+  HIST_BUCKETS = HIST_SUB + HIST_MAX_SHIFT * HIST_HALF,
+};
+
+static const double MAX_SECONDS = 3600;
+static const int64_t NS_PER_S = 1000000000;
+static const int64_t SETUP_TIMEOUT_NS = 5000000000;   /* connect and welcome, all of it */
+static const int64_t SETTLE_QUIET_NS = 200000000;     /* chat: join events have settled */
+static const int64_t SETTLE_MAX_NS = 1000000000;
+static const double HARD_LIMIT_SLACK_S = 9.5;         /* exit by warmup + duration + 10 s */
+
+enum workload { WORKLOAD_ECHO, WORKLOAD_CHAT, WORKLOAD_IDLE };
+static const char *const WORKLOAD_NAMES[] = {"echo", "chat", "idle"};
+
+enum conn_state { CONN_WAITING, CONN_CONNECTING, CONN_OPEN, CONN_READY, CONN_DEAD };
+enum phase { PHASE_CONNECT, PHASE_WELCOME, PHASE_SETTLE, PHASE_WARMUP, PHASE_MEASURE, PHASE_DONE };
+
+struct options {
+  const char *host;
+  int port;
+  enum workload workload;
+  int connections, depth, size, senders, idle;
+  double warmup_s, duration_s;
+};
+
+struct conn {
+  int fd;
+  uint8_t idle, state, dirty, wants_writable, discarding;
+  uint32_t inflight;             /* echo: lines sent and not yet back */
+  char *carry;                   /* the partial line kept between reads */
+  uint32_t carry_len, carry_cap;
+  char *out;                     /* bytes not yet taken by the kernel: out[out_off..out_len) */
+  uint32_t out_off, out_len, out_cap;
+};
+
+struct sender {
+  uint32_t next_seq, done_seq;   /* messages [done_seq, next_seq) are not complete yet */
+  uint32_t *remaining;           /* receivers still missing each of them, by seq % depth */
+};
+
+struct histogram {
+  uint64_t buckets[HIST_BUCKETS];
+  uint64_t count, max;
+};
+
+static struct options opt = {.host = "127.0.0.1", .workload = WORKLOAD_ECHO, .connections = 1,
+                             .depth = 1, .size = 64, .senders = 1, .warmup_s = 1, .duration_s = 5};
+static struct conn *conns;       /* active ones at [0, connections), idle ones after */
+static int total_conns;
+static struct sender *senders;
+static uint32_t *expected_seq;   /* chat: next seq receiver r expects from sender s, [r*K+s] */
+static int epoll_fd = -1;
+static struct sockaddr_storage server_addr;
+static socklen_t server_addr_len;
+static enum phase phase = PHASE_CONNECT;
+static int connect_cursor, connects_pending, connects_done, live_active;
+static int64_t start_ns, settle_start_ns, last_receive_ns, warmup_end_ns, measure_end_ns;
+static int64_t window_start_ns, window_end_ns;
+static struct rusage usage_start, usage_end;
+static uint64_t messages, deliveries, errors;
+static struct histogram latency;
+static int *dirty_list, dirty_count;
+static char *echo_template, *chat_template; /* a whole outgoing line, header to be filled in */
+static char read_buffer[READ_BUFFER_SIZE];
+
+/* Prints the usage text to the given stream. */
+static void usage(FILE *to) {
+  fputs("usage: selectchat-loadgen --port P [options]\n"
+        "  --host H          server address (default 127.0.0.1; ::1 works)\n"
+        "  --port P          server port (required)\n"
+        "  --workload W      echo | chat | idle (default echo; idle = echo beside --idle)\n"
+        "  --connections N   active connections (default 1; chat needs 2 or more)\n"
+        "  --depth D         echo: lines in flight per connection; chat: messages per sender\n"
+        "                    not yet seen by everyone (default 1)\n"
+        "  --size S          bytes per sent line including its \"\\n\" (default 64;\n"
+        "                    at least 20 for echo, 38 for chat; at most 65537)\n"
+        "  --warmup SEC      load before the measured window (default 1)\n"
+        "  --duration SEC    the measured window (default 5)\n"
+        "  --senders K       chat: connections that send (default 1)\n"
+        "  --idle M          connections opened first that only read (default 0)\n"
+        "Prints one JSON object on stdout. Exit 0 after a run, 1 when the server cannot be\n"
+        "reached or set up, 2 on a bad command line. Always exits by warmup + duration + 10 s.\n",
+        to);
+}
+
+/* Rejects a bad command line: a message on stderr and exit status 2. */
+static void bad_usage(const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  fputs("selectchat-loadgen: ", stderr);
+  vfprintf(stderr, format, args);
+  fputs(" (try --help)\n", stderr);
+  va_end(args);
+  exit(2);
+}
+
+/* Gives up on a run that cannot happen: a message on stderr and exit status 1. */
+static void fail(const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  fputs("selectchat-loadgen: ", stderr);
+  vfprintf(stderr, format, args);
+  fputc('\n', stderr);
+  va_end(args);
+  exit(1);
+}
+
+/* The hard time limit: whatever is happening, leave now. */
+static void on_alarm(int signo) {
+  static const char message[] = "selectchat-loadgen: hard time limit reached\n";
+  (void)signo;
+  ssize_t ignored = write(STDERR_FILENO, message, sizeof(message) - 1);
+  (void)ignored;
+  _exit(1);
+}
+
+/* Nanoseconds on CLOCK_MONOTONIC, the clock the payload timestamps use. */
+static int64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * NS_PER_S + t.tv_nsec;
+}
+
+/* Allocates or aborts: the generator cannot run short of memory halfway through. */
+static void *must_alloc(size_t bytes) {
+  void *memory = calloc(1, bytes ? bytes : 1);
+  if (!memory) fail("out of memory");
+  return memory;
+}
+
+/* Grows a connection buffer to hold at least need bytes. */
+static void reserve(char **buffer, uint32_t *cap, uint32_t need) {
+  if (need <= *cap) return;
+  uint32_t grown = *cap ? *cap : 256;
+  while (grown < need) grown *= 2;
+  char *moved = realloc(*buffer, grown);
+  if (!moved) fail("out of memory");
+  *buffer = moved;
+  *cap = grown;
+}
+
+/* Bucket of a value: exact below HIST_SUB, then HIST_HALF linear steps per power of two. */
+static int histogram_index(uint64_t value) {
+  if (value < HIST_SUB) return (int)value;
+  int shift = 63 - __builtin_clzll(value) - (HIST_SUB_BITS - 1);
+  if (shift > HIST_MAX_SHIFT) return HIST_BUCKETS - 1;
+  return HIST_SUB + (shift - 1) * HIST_HALF + (int)((value >> shift) - HIST_HALF);
+}
+
+/* The middle of a bucket, the value a percentile falling in it reports. */
+static double histogram_value(int index) {
+  if (index < HIST_SUB) return index;
+  int shift = (index - HIST_SUB) / HIST_HALF + 1;
+  uint64_t low = (uint64_t)((index - HIST_SUB) % HIST_HALF + HIST_HALF) << shift;
+  return (double)low + (double)((uint64_t)1 << shift) / 2;
+}
+
+/* Counts one latency sample, in nanoseconds. */
+static void histogram_record(struct histogram *h, int64_t value) {
+  uint64_t v = value > 0 ? (uint64_t)value : 0;
+  h->buckets[histogram_index(v)]++;
+  h->count++;
+  if (v > h->max) h->max = v;
+}
+
+/* The value below which the given fraction of samples fall, in microseconds. */
+static double histogram_percentile_us(const struct histogram *h, double fraction) {
+  if (h->count == 0) return 0;
+  double exact_rank = fraction * (double)h->count;
+  uint64_t rank = (uint64_t)exact_rank, seen = 0;
+  if ((double)rank < exact_rank || rank == 0) rank++;
+  for (int i = 0; i < HIST_BUCKETS; i++) {
+    seen += h->buckets[i];
+    if (seen >= rank) {
+      double value = histogram_value(i);
+      return (value < (double)h->max ? value : (double)h->max) / 1000;
+    }
+  }
+  return (double)h->max / 1000;
+}
+
+/* Writes value as exactly width decimal digits, zero-padded. */
+static void put_digits(char *to, uint64_t value, int width) {
+  for (int i = width - 1; i >= 0; i--) {
+    to[i] = (char)('0' + value % 10);
+    value /= 10;
+  }
+}
+
+/* Reads exactly width decimal digits; returns 0 when one is not a digit. */
+static int get_digits(const char *from, int width, uint64_t *value) {
+  uint64_t v = 0;
+  for (int i = 0; i < width; i++) {
+    unsigned digit = (unsigned char)from[i] - '0';
+    if (digit > 9) return 0;
+    v = v * 10 + digit;
+  }
+  *value = v;
+  return 1;
+}
+
+/* Counts an error and describes the first few on stderr. */
+static void report_error(const struct conn *c, const char *what, const char *detail, size_t len) {
+  errors++;
+  if (errors > MAX_ERROR_REPORTS) return;
+  fprintf(stderr, "selectchat-loadgen: %s connection %d: %s%.*s\n", c->idle ? "idle" : "active",
+          (int)(c - conns), what, (int)(len > 120 ? 120 : len), detail);
+}
+
+/* Queues a connection for the end-of-round write. */
+static void mark_dirty(struct conn *c) {
+  if (c->dirty || c->state == CONN_DEAD) return;
+  c->dirty = 1;
+  dirty_list[dirty_count++] = (int)(c - conns);
+}
+
+/* Retires a sender's oldest messages once every receiver has them, opening its window. */
+static void complete_messages(int s) {
+  struct sender *snd = &senders[s];
+  while (snd->done_seq != snd->next_seq && snd->remaining[snd->done_seq % opt.depth] == 0) {
+    snd->done_seq++;
+    if (phase == PHASE_MEASURE) messages++;
+    mark_dirty(&conns[s]);
+  }
+}
+
+/* Chat: a receiver is gone, so messages it had not received no longer wait for it. */
+static void forget_receiver(int r) {
+  for (int s = 0; s < opt.senders; s++) {
+    if (s == r) continue;
+    for (uint32_t seq = expected_seq[(size_t)r * opt.senders + s]; seq != senders[s].next_seq;
+         seq++) {
+      senders[s].remaining[seq % opt.depth]--;
+    }
+    complete_messages(s);
+  }
+}
+
+/* Closes a connection the server dropped or broke, counting it as an error. */
+static void lose_connection(struct conn *c, const char *why) {
+  report_error(c, why, "", 0);
+  close(c->fd);
+  int was_active_ready = !c->idle && c->state == CONN_READY;
+  c->state = CONN_DEAD;
+  if (c->idle) return;
+  if (was_active_ready) live_active--;
+  if (opt.workload == WORKLOAD_CHAT && was_active_ready) forget_receiver((int)(c - conns));
+}
+
+/* Echo: one line came back; its timestamp gives the round trip. */
+static void on_echo_line(struct conn *c, const char *line, size_t len, int64_t now) {
+  uint64_t sent;
+  if (len != (size_t)opt.size - 1 || !get_digits(line, TIME_DIGITS, &sent) || c->inflight == 0) {
+    report_error(c, "unexpected line: ", line, len);
+    return;
+  }
+  c->inflight--;
+  if (phase == PHASE_MEASURE) {
+    messages++;
+    histogram_record(&latency, now - (int64_t)sent);
+  }
+  mark_dirty(c);
+}
+
+/* Chat: one relayed "[NICK] payload" line arrived at receiver r. */
+static void on_chat_line(struct conn *c, const char *line, size_t len, int64_t now) {
+  const char *mark = memmem(line, len, "] ", 2);
+  const char *payload = mark ? mark + 2 : NULL;
+  size_t payload_len = mark ? len - (size_t)(payload - line) : 0;
+  uint64_t s, seq, sent;
+  int r = (int)(c - conns);
+  if (!payload || line[0] != '[' || payload_len != (size_t)opt.size - 1 ||
+      !get_digits(payload, SENDER_DIGITS, &s) ||
+      !get_digits(payload + SENDER_DIGITS + 1, SEQUENCE_DIGITS, &seq) ||
+      !get_digits(payload + CHAT_HEADER - TIME_DIGITS, TIME_DIGITS, &sent) ||
+      s >= (uint64_t)opt.senders || (int)s == r ||
+      seq != expected_seq[(size_t)r * opt.senders + s] || seq == senders[s].next_seq) {
+    report_error(c, "unexpected line: ", line, len);
+    return;
+  }
+  expected_seq[(size_t)r * opt.senders + s]++;
+  senders[s].remaining[seq % opt.depth]--;
+  if (phase == PHASE_MEASURE) {
+    deliveries++;
+    histogram_record(&latency, now - (int64_t)sent);
+  }
+  if (seq == senders[s].done_seq) complete_messages((int)s);
+}
+
+/* Routes one complete line (without "\r\n") by what it is and who received it. */
+static void on_line(struct conn *c, const char *line, size_t len, int64_t now) {
+  if (len >= 2 && line[1] == ' ' && line[0] == '!') {
+    report_error(c, "server said: ", line, len);
+  } else if (len >= 2 && line[1] == ' ' && line[0] == '*') {
+    if (c->state == CONN_OPEN && len > 10 && !memcmp(line, "* welcome ", 10)) {
+      c->state = CONN_READY;
+      live_active++;
+    }
+  } else if (c->idle) {
+    return;
+  } else if (c->state != CONN_READY || phase < PHASE_WARMUP) {
+    report_error(c, "line before the workload began: ", line, len);
+  } else if (opt.workload == WORKLOAD_CHAT) {
+    on_chat_line(c, line, len, now);
+  } else {
+    on_echo_line(c, line, len, now);
+  }
+}
+
+/* Strips the '\n' and an optional '\r' and hands the line on. */
+static void complete_line(struct conn *c, const char *line, size_t len, int64_t now) {
+  if (len > 0 && line[len - 1] == '\r') len--;
+  on_line(c, line, len, now);
+}
+
+/* Splits received bytes into lines, joining them with the connection's carry-over buffer. */
+static void consume_input(struct conn *c, const char *bytes, size_t len, int64_t now) {
+  const char *end = bytes + len;
+  while (bytes < end && c->state != CONN_DEAD) {
+    const char *newline = memchr(bytes, '\n', (size_t)(end - bytes));
+    if (c->discarding) {
+      if (!newline) return;
+      c->discarding = 0;
+      bytes = newline + 1;
+      continue;
+    }
+    size_t piece = (size_t)((newline ? newline : end) - bytes);
+    if (c->carry_len + piece > MAX_RECEIVED_LINE) {
+      report_error(c, "received line too long", "", 0);
+      c->carry_len = 0;
+      if (!newline) {
+        c->discarding = 1;
+        return;
+      }
+    } else if (!newline) {
+      reserve(&c->carry, &c->carry_cap, c->carry_len + (uint32_t)piece);
+      memcpy(c->carry + c->carry_len, bytes, piece);
+      c->carry_len += (uint32_t)piece;
+      return;
+    } else if (c->carry_len) {
+      reserve(&c->carry, &c->carry_cap, c->carry_len + (uint32_t)piece);
+      memcpy(c->carry + c->carry_len, bytes, piece);
+      complete_line(c, c->carry, c->carry_len + piece, now);
+      c->carry_len = 0;
+    } else {
+      complete_line(c, bytes, piece, now);
+    }
+    bytes = newline + 1;
+  }
+}
+
+/* Reads once from a ready connection: up to 64 KiB, every line in it handled. */
+static void read_connection(struct conn *c) {
+  ssize_t got = recv(c->fd, read_buffer, sizeof(read_buffer), 0);
+  if (got > 0) {
+    int64_t now = now_ns();
+    last_receive_ns = now;
+    consume_input(c, read_buffer, (size_t)got, now);
+  } else if (got == 0) {
+    lose_connection(c, "closed by the server");
+  } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    lose_connection(c, strerror(errno));
+  }
+}
+
+/* Changes what epoll reports for a connection: readable, and writable while output waits. */
+static void watch(struct conn *c, uint32_t events) {
+  struct epoll_event event = {.events = events, .data.u32 = (uint32_t)(c - conns)};
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c->fd, &event) < 0) fail("epoll_ctl: %s", strerror(errno));
+}
+
+/* One send() of the pending output; what the kernel does not take waits for EPOLLOUT. */
+static void write_pending(struct conn *c) {
+  ssize_t sent = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+  if (sent > 0) {
+    c->out_off += (uint32_t)sent;
+  } else if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    lose_connection(c, strerror(errno));
+    return;
+  }
+  if (c->out_off == c->out_len) {
+    c->out_off = c->out_len = 0;
+    if (c->wants_writable) watch(c, EPOLLIN);
+    c->wants_writable = 0;
+  } else if (!c->wants_writable) {
+    watch(c, EPOLLIN | EPOLLOUT);
+    c->wants_writable = 1;
+  }
+}
+
+/* Echo: tops the connection up to depth lines in flight, stamped with the current time. */
+static void compose_echo(struct conn *c) {
+  uint64_t now = (uint64_t)now_ns();
+  while (c->inflight < (uint32_t)opt.depth) {
+    reserve(&c->out, &c->out_cap, c->out_len + (uint32_t)opt.size);
+    char *line = c->out + c->out_len;
+    memcpy(line, echo_template, (size_t)opt.size);
+    put_digits(line, now, TIME_DIGITS);
+    c->out_len += (uint32_t)opt.size;
+    c->inflight++;
+  }
+}
+
+/* Chat: sends new messages while fewer than depth are not yet seen by everyone. */
+static void compose_chat(struct conn *c) {
+  int s = (int)(c - conns);
+  if (s >= opt.senders) return;
+  struct sender *snd = &senders[s];
+  uint64_t now = (uint64_t)now_ns();
+  while (snd->next_seq - snd->done_seq < (uint32_t)opt.depth && live_active > 1) {
+    reserve(&c->out, &c->out_cap, c->out_len + (uint32_t)opt.size);
+    char *line = c->out + c->out_len;
+    memcpy(line, chat_template, (size_t)opt.size);
+    put_digits(line, (uint64_t)s, SENDER_DIGITS);
+    put_digits(line + SENDER_DIGITS + 1, snd->next_seq, SEQUENCE_DIGITS);
+    put_digits(line + CHAT_HEADER - TIME_DIGITS, now, TIME_DIGITS);
+    c->out_len += (uint32_t)opt.size;
+    snd->remaining[snd->next_seq % opt.depth] = (uint32_t)live_active - 1;
+    snd->next_seq++;
+  }
+}
+
+/* End of round: each connection that has something to say writes it, once. */
+static void flush_dirty(void) {
+  for (int i = 0; i < dirty_count; i++) {
+    struct conn *c = &conns[dirty_list[i]];
+    c->dirty = 0;
+    if (c->state != CONN_READY || c->wants_writable) continue;
+    if (c->out_len == 0 && (phase == PHASE_WARMUP || phase == PHASE_MEASURE)) {
+      if (opt.workload == WORKLOAD_CHAT) compose_chat(c);
+      else compose_echo(c);
+    }
+    if (c->out_len > c->out_off) write_pending(c);
+  }
+  dirty_count = 0;
+}
+
+/* Starts a non-blocking connect for the next connection in order: idle ones first. */
+static void start_connect(int i) {
+  struct conn *c = &conns[i];
+  c->fd = socket(server_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (c->fd < 0) fail("socket: %s", strerror(errno));
+  int one = 1;
+  setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (connect(c->fd, (struct sockaddr *)&server_addr, server_addr_len) < 0 &&
+      errno != EINPROGRESS) {
+    fail("connect to %s:%d: %s", opt.host, opt.port, strerror(errno));
+  }
+  struct epoll_event event = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)i};
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, c->fd, &event) < 0) fail("epoll_ctl: %s", strerror(errno));
+  c->state = CONN_CONNECTING;
+  connects_pending++;
+}
+
+/* A connect finished: fails the run if it was refused, else the connection is open. */
+static void finish_connect(struct conn *c) {
+  int error = 0;
+  socklen_t len = sizeof(error);
+  getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &len);
+  int reset_after_connecting = error == ECONNRESET || error == EPIPE;
+  if (error && !reset_after_connecting) {
+    fail("connect to %s:%d: %s", opt.host, opt.port, strerror(error));
+  }
+  connects_pending--;
+  connects_done++;
+  int waits_for_welcome = !c->idle && opt.workload == WORKLOAD_CHAT;
+  c->state = waits_for_welcome ? CONN_OPEN : CONN_READY;
+  if (!c->idle && !waits_for_welcome) live_active++;
+  if (reset_after_connecting) lose_connection(c, strerror(error));
+  else watch(c, EPOLLIN);
+}
+
+/* Keeps CONNECT_CONCURRENCY connects in flight; active ones start when every idle one is open. */
+static void continue_connecting(void) {
+  while (connects_pending < CONNECT_CONCURRENCY && connect_cursor < total_conns) {
+    if (connect_cursor == opt.idle && connects_done < opt.idle) return;
+    int i = connect_cursor < opt.idle ? opt.connections + connect_cursor
+                                      : connect_cursor - opt.idle;
+    start_connect(i);
+    connect_cursor++;
+  }
+}
+
+/* True while an active connection is still connecting or waiting for its welcome. */
+static int active_setup_pending(void) {
+  for (int i = 0; i < opt.connections; i++) {
+    if (conns[i].state == CONN_WAITING || conns[i].state == CONN_CONNECTING ||
+        conns[i].state == CONN_OPEN) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Starts the load: warmup now, the measured window after it. */
+static void begin_workload(int64_t now) {
+  phase = PHASE_WARMUP;
+  warmup_end_ns = now + (int64_t)(opt.warmup_s * NS_PER_S);
+  measure_end_ns = warmup_end_ns; /* set again when the window really opens */
+  for (int i = 0; i < opt.connections; i++) mark_dirty(&conns[i]);
+}
+
+/* Moves the run through its phases as time passes and connections come up. */
+static void advance_phase(int64_t now) {
+  if (phase <= PHASE_WELCOME && now - start_ns > SETUP_TIMEOUT_NS) {
+    fail("timed out setting up: %d of %d connections open%s", connects_done, total_conns,
+         phase == PHASE_WELCOME ? ", some never welcomed" : "");
+  }
+  if (phase == PHASE_CONNECT) {
+    continue_connecting();
+    if (connects_done == total_conns) phase = PHASE_WELCOME;
+  }
+  if (phase == PHASE_WELCOME && !active_setup_pending()) {
+    if (opt.workload != WORKLOAD_CHAT) {
+      begin_workload(now);
+    } else {
+      phase = PHASE_SETTLE;
+      settle_start_ns = last_receive_ns = now;
+    }
+  }
+  if (phase == PHASE_SETTLE &&
+      (now - last_receive_ns >= SETTLE_QUIET_NS || now - settle_start_ns >= SETTLE_MAX_NS)) {
+    begin_workload(now);
+  }
+  if (phase == PHASE_WARMUP && now >= warmup_end_ns) {
+    phase = PHASE_MEASURE;
+    window_start_ns = now;
+    measure_end_ns = now + (int64_t)(opt.duration_s * NS_PER_S);
+    getrusage(RUSAGE_SELF, &usage_start);
+  }
+  if (phase == PHASE_MEASURE && now >= measure_end_ns) {
+    phase = PHASE_DONE;
+    window_end_ns = now;
+    getrusage(RUSAGE_SELF, &usage_end);
+  }
+}
+
+/* Milliseconds epoll_wait may sleep before the next phase deadline, rounded up. */
+static int wait_timeout_ms(int64_t now) {
+  int64_t deadline;
+  switch (phase) {
+    case PHASE_CONNECT:
+    case PHASE_WELCOME: deadline = start_ns + SETUP_TIMEOUT_NS + 1; break;
+    case PHASE_SETTLE: deadline = last_receive_ns + SETTLE_QUIET_NS; break;
+    case PHASE_WARMUP: deadline = warmup_end_ns; break;
+    default: deadline = measure_end_ns; break;
+  }
+  int64_t wait = deadline - now;
+  return wait <= 0 ? 0 : (int)((wait + 999999) / 1000000);
+}
+
+/* The event loop: one epoll_wait per round, every ready socket served, then the writes. */
+static void run(void) {
+  static struct epoll_event events[MAX_EVENTS];
+  start_ns = now_ns();
+  advance_phase(start_ns);
+  while (phase != PHASE_DONE) {
+    int ready = epoll_wait(epoll_fd, events, MAX_EVENTS, wait_timeout_ms(now_ns()));
+    if (ready < 0 && errno != EINTR) fail("epoll_wait: %s", strerror(errno));
+    advance_phase(now_ns());
+    if (phase == PHASE_DONE) break;
+    for (int i = 0; i < ready; i++) {
+      struct conn *c = &conns[events[i].data.u32];
+      if (c->state == CONN_DEAD) continue;
+      if (c->state == CONN_CONNECTING) {
+        finish_connect(c);
+        continue;
+      }
+      if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_connection(c);
+      if ((events[i].events & EPOLLOUT) && c->state != CONN_DEAD && c->wants_writable) {
+        write_pending(c);
+        mark_dirty(c);
+      }
+    }
+    flush_dirty();
+    advance_phase(now_ns());
+  }
+}
+
+/* Seconds elapsed between two rusage times. */
+static double cpu_seconds(struct timeval end, struct timeval start) {
+  return (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_usec - start.tv_usec) / 1e6;
+}
+
+/* Writes a string as a JSON string literal. */
+static void print_json_string(const char *text) {
+  putchar('"');
+  for (; *text; text++) {
+    unsigned char ch = (unsigned char)*text;
+    if (ch == '"' || ch == '\\') printf("\\%c", ch);
+    else if (ch < 0x20) printf("\\u%04x", ch);
+    else putchar(ch);
+  }
+  putchar('"');
+}
+
+/* Prints the run's one JSON line. */
+static void print_report(void) {
+  double window_s = (double)(window_end_ns - window_start_ns) / (double)NS_PER_S;
+  uint64_t delivered = opt.workload == WORKLOAD_CHAT ? deliveries : messages;
+  printf("{\"workload\":\"%s\",\"host\":", WORKLOAD_NAMES[opt.workload]);
+  print_json_string(opt.host);
+  printf(",\"port\":%d,\"connections\":%d,\"senders\":%d,\"depth\":%d,\"size\":%d,\"idle\":%d,"
+         "\"warmup_s\":%g,\"duration_s\":%.3f,\"messages\":%llu,\"messages_per_s\":%.1f,"
+         "\"deliveries\":%llu,\"deliveries_per_s\":%.1f,",
+         opt.port, opt.connections, opt.senders,
+         opt.depth, opt.size, opt.idle, opt.warmup_s, window_s, (unsigned long long)messages,
+         (double)messages / window_s, (unsigned long long)delivered, (double)delivered / window_s);
+  printf("\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"max\":%.1f,\"count\":%llu},",
+         histogram_percentile_us(&latency, 0.50), histogram_percentile_us(&latency, 0.90),
+         histogram_percentile_us(&latency, 0.99), (double)latency.max / 1000,
+         (unsigned long long)latency.count);
+  printf("\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"errors\":%llu,\"ok\":%s}\n",
+         cpu_seconds(usage_end.ru_utime, usage_start.ru_utime),
+         cpu_seconds(usage_end.ru_stime, usage_start.ru_stime), (unsigned long long)errors,
+         errors == 0 && messages > 0 ? "true" : "false");
+  fflush(stdout);
+}
+
+/* Parses a whole decimal integer in [min, max] or rejects the command line. */
+static int parse_int(const char *flag, const char *value, long min, long max) {
+  char *end;
+  errno = 0;
+  long number = strtol(value, &end, 10);
+  if (!*value || *end || errno || number < min || number > max) {
+    bad_usage("bad %s: %s (a whole number from %ld to %ld)", flag, value, min, max);
+  }
+  return (int)number;
+}
+
+/* Parses seconds (fractions allowed) in [min, MAX_SECONDS] or rejects the command line. */
+static double parse_seconds(const char *flag, const char *value, double min) {
+  char *end;
+  double number = strtod(value, &end);
+  if (!*value || *end || !(number >= min && number <= MAX_SECONDS)) {
+    bad_usage("bad %s: %s (seconds from %g to %g)", flag, value, min, MAX_SECONDS);
+  }
+  return number;
+}
+
+/* Reads the command line into opt and checks the options against each other. */
+static void parse_args(int argc, char **argv) {
+  int port_given = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *flag = argv[i];
+    if (!strcmp(flag, "--help") || !strcmp(flag, "-h")) {
+      usage(stdout);
+      exit(0);
+    }
+    if (i + 1 >= argc) bad_usage("unknown option or missing value: %s", flag);
+    const char *value = argv[++i];
+    if (!strcmp(flag, "--host")) {
+      opt.host = value;
+    } else if (!strcmp(flag, "--port")) {
+      opt.port = parse_int(flag, value, 1, 65535);
+      port_given = 1;
+    } else if (!strcmp(flag, "--connections")) {
+      opt.connections = parse_int(flag, value, 1, MAX_CONNECTIONS);
+    } else if (!strcmp(flag, "--depth")) {
+      opt.depth = parse_int(flag, value, 1, MAX_DEPTH);
+    } else if (!strcmp(flag, "--size")) {
+      opt.size = parse_int(flag, value, ECHO_HEADER + 1, MAX_LINE + 1);
+    } else if (!strcmp(flag, "--senders")) {
+      opt.senders = parse_int(flag, value, 1, MAX_CONNECTIONS);
+    } else if (!strcmp(flag, "--idle")) {
+      opt.idle = parse_int(flag, value, 0, MAX_CONNECTIONS);
+    } else if (!strcmp(flag, "--warmup")) {
+      opt.warmup_s = parse_seconds(flag, value, 0);
+    } else if (!strcmp(flag, "--duration")) {
+      opt.duration_s = parse_seconds(flag, value, 0.001);
+    } else if (!strcmp(flag, "--workload")) {
+      if (!strcmp(value, "echo")) opt.workload = WORKLOAD_ECHO;
+      else if (!strcmp(value, "chat")) opt.workload = WORKLOAD_CHAT;
+      else if (!strcmp(value, "idle")) opt.workload = WORKLOAD_IDLE;
+      else bad_usage("bad --workload: %s (echo, chat or idle)", value);
+    } else {
+      bad_usage("unknown option: %s", flag);
+    }
+  }
+  if (!port_given) bad_usage("--port is required");
+  if (opt.workload == WORKLOAD_IDLE && opt.idle == 0) {
+    bad_usage("--workload idle needs --idle M > 0");
+  }
+  if (opt.workload == WORKLOAD_CHAT) {
+    if (opt.connections < 2) bad_usage("chat needs --connections 2 or more");
+    if (opt.senders > opt.connections) bad_usage("--senders cannot exceed --connections");
+    if (opt.size < CHAT_HEADER + 1) bad_usage("chat needs --size %d or more", CHAT_HEADER + 1);
+  }
+}
+
+/* Resolves --host/--port once; every connection goes to that address. */
+static void resolve_server(void) {
+  struct addrinfo hints, *found;
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  char port[8];
+  snprintf(port, sizeof(port), "%d", opt.port);
+  int status = getaddrinfo(opt.host, port, &hints, &found);
+  if (status != 0) fail("%s: %s", opt.host, gai_strerror(status));
+  memcpy(&server_addr, found->ai_addr, found->ai_addrlen);
+  server_addr_len = found->ai_addrlen;
+  freeaddrinfo(found);
+}
+
+/* Raises the open-file limit to its hard limit and checks every connection fits. */
+static void raise_fd_limit(void) {
+  struct rlimit limit;
+  getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+  if ((rlim_t)total_conns + SPARE_FDS > limit.rlim_cur) {
+    fail("%d connections need more open files than RLIMIT_NOFILE allows (%llu)", total_conns,
+         (unsigned long long)limit.rlim_cur);
+  }
+}
+
+/* Builds a line of the configured size: header room, filler, "\n". */
+static char *make_template(int header) {
+  char *line = must_alloc((size_t)opt.size);
+  memset(line, ' ', (size_t)header);
+  for (int i = header; i < opt.size - 1; i++) line[i] = (char)('a' + i % 26);
+  line[opt.size - 1] = '\n';
+  return line;
+}
+
+/* Allocates every table the run needs, before any connection opens. */
+static void prepare(void) {
+  total_conns = opt.connections + opt.idle;
+  conns = must_alloc(sizeof(*conns) * (size_t)total_conns);
+  for (int i = 0; i < total_conns; i++) conns[i].idle = i >= opt.connections;
+  dirty_list = must_alloc(sizeof(*dirty_list) * (size_t)total_conns);
+  if (opt.workload != WORKLOAD_CHAT) {
+    echo_template = make_template(ECHO_HEADER);
+  } else {
+    chat_template = make_template(CHAT_HEADER);
+    senders = must_alloc(sizeof(*senders) * (size_t)opt.senders);
+    for (int s = 0; s < opt.senders; s++) {
+      senders[s].remaining = must_alloc(sizeof(uint32_t) * (size_t)opt.depth);
+    }
+    expected_seq = must_alloc(sizeof(uint32_t) * (size_t)opt.connections * (size_t)opt.senders);
+  }
+  epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd < 0) fail("epoll_create1: %s", strerror(errno));
+}
+
+/* Arms the hard time limit: the process exits by warmup + duration + 10 s, no matter what. */
+static void arm_hard_limit(void) {
+  double limit = opt.warmup_s + opt.duration_s + HARD_LIMIT_SLACK_S;
+  struct itimerval timer = {{0, 0}, {(time_t)limit, (suseconds_t)((limit - (time_t)limit) * 1e6)}};
+  signal(SIGALRM, on_alarm);
+  setitimer(ITIMER_REAL, &timer, NULL);
+}
+
+/* Parses, connects, runs, closes everything, reports. */
+int main(int argc, char **argv) {
+  parse_args(argc, argv);
+  if (opt.workload != WORKLOAD_CHAT) opt.senders = opt.connections; /* every one sends */
+  arm_hard_limit();
+  signal(SIGPIPE, SIG_IGN);
+  resolve_server();
+  prepare();
+  raise_fd_limit();
+  run();
+  for (int i = 0; i < total_conns; i++) {
+    if (conns[i].state != CONN_WAITING && conns[i].state != CONN_DEAD) close(conns[i].fd);
+  }
+  close(epoll_fd);
+  if (errors > MAX_ERROR_REPORTS) {
+    fprintf(stderr, "selectchat-loadgen: %llu errors in all\n", (unsigned long long)errors);
+  }
+  print_report();
+  return 0;
+}
