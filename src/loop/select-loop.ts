@@ -136,7 +136,6 @@ export class SelectLoop {
     try {
       while (this.running) {
         const timeout = this.roundRequested ? 0 : this.blockingTimeout(busy);
-        this.roundRequested = false;
         const started = this.trace ? this.traceBefore(timeout) : 0;
         const count = this.selector.wait(timeout, this.ready);
         if (count < 0) {
@@ -149,6 +148,8 @@ export class SelectLoop {
         busy = this.dispatch(count);
         this.timers.runDue(this.now());
         for (const hook of this.roundHooks) hook();
+        // The hooks just did what was requested during this round.
+        this.roundRequested = false;
         // Yield when Node has I/O, when select() timed out (nothing to do anyway), and at least
         // every NODE_YIELD_INTERVAL_MS under load: ~2 µs each, so never once per round.
         if (this.nodeReady || count === 0 || this.now() - this.lastYield >= NODE_YIELD_INTERVAL_MS) {
