@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The selectchat command line: parses the subcommand and hands over to its module.
 import { readFileSync } from 'node:fs';
+import { connect } from './connect.js';
 import { UsageError } from './options.js';
 import { serve } from './serve.js';
 
@@ -8,7 +9,7 @@ const USAGE = `usage: selectchat <command> [options]
 
 commands:
   serve      run the chat/echo server
-  connect    chat client
+  connect    chat client (interactive, or scripted from a pipe)
   bench      benchmark select vs libuv vs C
 
 options:
@@ -38,6 +39,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'serve':
       return serve(rest);
+    case 'connect':
+      return connect(rest);
     default:
       throw new UsageError(`unknown command '${command}'\n${USAGE}`);
   }

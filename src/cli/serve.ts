@@ -4,8 +4,9 @@ import { ChatRoom } from '../room/chat-room.js';
 import { EchoService } from '../room/echo-service.js';
 import type { Service, ServiceMode } from '../room/service.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../transport/limits.js';
+import { NetServer } from '../transport/net-server.js';
 import { SelectServer } from '../transport/select-server.js';
-import type { ChatServer } from '../transport/server.js';
+import type { ChatServer, Engine, ServerOptions } from '../transport/server.js';
 import { DEFAULT_HOST, formatEndpoint, isLoopback, resolveHost } from './host.js';
 import { choiceFlag, integerFlag, numberFlag, parseFlags } from './options.js';
 
@@ -15,15 +16,19 @@ export const SERVE_USAGE = `usage: selectchat serve [options]
                        0.0.0.0 or :: exposes the server to the network)
   --port N             port (default 7070; 0 picks a free one)
   --mode chat|echo     chat room or echo service (default chat)
-  --trace              print every select() round and every action to stderr
+  --engine select|libuv
+                       the transport: our select() loop, or Node's net module on
+                       libuv's epoll loop (default select); everything else is shared
+  --trace              print every select() round (select engine) and every
+                       connection action to stderr
   --max-line BYTES     longest accepted line (default ${DEFAULT_LIMITS.maxLineBytes})
   --max-queue BYTES    unsent output per client before it is dropped as too slow
                        (default ${DEFAULT_LIMITS.maxQueueBytes})
-  --max-clients N      connections at once (default ${DEFAULT_LIMITS.maxClients}; select() can
-                       never watch fds >= FD_SETSIZE whatever this says)
+  --max-clients N      connections at once (default ${DEFAULT_LIMITS.maxClients}; the select
+                       engine can never watch fds >= FD_SETSIZE whatever this says)
   --idle-timeout SECS  drop clients silent this long (default 0: never)
 
-Prints "listening on HOST:PORT (engine select, mode chat)" when ready.
+Prints "listening on HOST:PORT (engine ENGINE, mode MODE)" when ready.
 SIGINT/SIGTERM: says goodbye, flushes for at most 2 s, exits 0.
 `;
 
@@ -31,6 +36,7 @@ const FLAGS = {
   host: { type: 'string' },
   port: { type: 'string' },
   mode: { type: 'string' },
+  engine: { type: 'string' },
   trace: { type: 'boolean' },
   'max-line': { type: 'string' },
   'max-queue': { type: 'string' },
@@ -53,22 +59,29 @@ export async function serve(argv: string[]): Promise<number> {
     idleTimeoutMs: numberFlag('idle-timeout', values['idle-timeout'], 0) * 1000,
   };
   const mode: ServiceMode = choiceFlag('mode', values.mode, ['chat', 'echo'], 'chat');
+  const engine: Engine = choiceFlag('engine', values.engine, ['select', 'libuv'], 'select');
   const port = integerFlag('port', values.port, 7070, 0, 65535);
   const host = await resolveHost(values.host ?? DEFAULT_HOST);
   const trace = values.trace ? (line: string) => void process.stderr.write(`${line}\n`) : null;
   const service: Service = mode === 'chat' ? new ChatRoom(limits) : new EchoService(limits);
 
-  const loop = new SelectLoop(trace);
-  const server: ChatServer = new SelectServer(loop, { host, port, service, limits, trace });
-  const stopped = runUntilSignal(server, () => loop.stop());
+  const { server, loop } = await createServer(engine, { host, port, service, limits, trace });
+  const stopped = runUntilSignal(server, () => loop?.stop());
   const { address, port: bound } = server.address;
   if (!isLoopback(address)) {
     process.stderr.write(`selectchat: warning: listening on ${address}, reachable from other machines\n`);
   }
   process.stdout.write(`listening on ${formatEndpoint(address, bound)} (engine ${server.engine}, mode ${mode})\n`);
-  await loop.run();
+  await loop?.run();
   await stopped;
   return 0;
+}
+
+/** The server on the chosen engine; the select engine also needs its loop run (libuv runs itself). */
+async function createServer(engine: Engine, options: ServerOptions): Promise<{ server: ChatServer; loop: SelectLoop | null }> {
+  if (engine === 'libuv') return { server: await NetServer.listen(options), loop: null };
+  const loop = new SelectLoop(options.trace);
+  return { server: new SelectServer(loop, options), loop };
 }
 
 /** SIGINT/SIGTERM start a graceful shutdown; a second signal exits at once. */

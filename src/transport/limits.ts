@@ -23,3 +23,6 @@ export const SHUTDOWN_FLUSH_MS = 2000;
 
 /** How often the idle sweep looks for clients past the idle timeout (at most). */
 export const IDLE_SWEEP_MS = 1000;
+
+/** Kernel queue of not-yet-accepted connections (listen(2)'s backlog). */
+export const LISTEN_BACKLOG = 511;

@@ -3,11 +3,11 @@
 // written once per loop round.
 import { READABLE, WRITABLE, constants, isSystemError, native, type SocketAddress } from '../binding/native.js';
 import { LineDecoder } from '../framing/line-decoder.js';
-import { encodeLine } from '../framing/line-encoder.js';
 import { SelectLoop, type Timer, type Tracer } from '../loop/select-loop.js';
 import { SERVER_FULL } from '../room/protocol.js';
 import type { CloseReason, Peer, Service, Session } from '../room/service.js';
-import { IDLE_SWEEP_MS, SHUTDOWN_FLUSH_MS, type ServerLimits } from './limits.js';
+import { closesGracefully, errorCode, idleSweepIntervalMs, reasonForError, SERVER_FULL_FRAME } from './connection-policy.js';
+import { LISTEN_BACKLOG, SHUTDOWN_FLUSH_MS, type ServerLimits } from './limits.js';
 import { SendQueue } from './send-queue.js';
 import { isIPv6, type ChatServer, type ServerOptions } from './server.js';
 
@@ -18,8 +18,6 @@ const RECEIVE_BUFFER_BYTES = 64 * 1024;
 const MAX_READS_PER_EVENT = 32;
 /** Connections accepted per readable event on the listening socket. */
 const MAX_ACCEPTS_PER_EVENT = 64;
-/** Kernel queue of not-yet-accepted connections. */
-const LISTEN_BACKLOG = 511;
 /** Pause before accepting again when the process is out of fds (EMFILE/ENFILE). */
 const ACCEPT_RETRY_MS = 100;
 /** Most buffers one sendmsg() gathers (the addon's cap). */
@@ -28,7 +26,6 @@ const MAX_IOVECS = 256;
 const MAX_DRAIN_READS = 4;
 
 const { EAGAIN } = constants;
-const SERVER_FULL_FRAME = encodeLine(SERVER_FULL);
 
 type State = 'open' | 'ending' | 'closed';
 
@@ -37,8 +34,6 @@ class Connection implements Peer {
   state: State = 'open';
   /** Already in the server's list of connections to flush this round? */
   dirty = false;
-  /** Over --max-queue: dropped at the end of this round. */
-  slow = false;
   lastActive: number;
   readonly queue = new SendQueue();
   readonly decoder: LineDecoder;
@@ -79,8 +74,6 @@ export class SelectServer implements ChatServer {
   private readonly open = new Set<Connection>();
   /** Connections with output queued this round, flushed at the round's end. */
   private readonly dirty: Connection[] = [];
-  /** Connections over --max-queue, dropped at the round's end (not mid-broadcast). */
-  private readonly tooSlow: Connection[] = [];
   private listenFd: number;
   private idleSweep: Timer | null = null;
   private stopping: Promise<void> | null = null;
@@ -97,7 +90,7 @@ export class SelectServer implements ChatServer {
     loop.watch(this.listenFd, () => this.acceptAll(), READABLE);
     loop.onRoundEnd(() => this.endRound());
     const idleMs = this.limits.idleTimeoutMs;
-    if (idleMs > 0) this.idleSweep = loop.setInterval(Math.min(IDLE_SWEEP_MS, idleMs / 4), () => this.sweepIdle());
+    if (idleMs > 0) this.idleSweep = loop.setInterval(idleSweepIntervalMs(idleMs), () => this.sweepIdle());
   }
 
   get connections(): number {
@@ -122,15 +115,11 @@ export class SelectServer implements ChatServer {
     return this.stopping;
   }
 
-  /** Peer.send() queued output: flush it at the end of this round, or drop a slow reader. */
+  /** Peer.send() queued output: flush it at the end of this round. */
   queued(conn: Connection): void {
     if (!conn.dirty) {
       conn.dirty = true;
       if (this.dirty.push(conn) === 1) this.loop.requestRound();
-    }
-    if (conn.queue.bytes > this.limits.maxQueueBytes && !conn.slow) {
-      conn.slow = true;
-      this.tooSlow.push(conn);
     }
   }
 
@@ -268,34 +257,36 @@ export class SelectServer implements ChatServer {
     if (conn.state === 'ending') this.close(conn, 'closed');
   }
 
-  /** End of a loop round: drop slow readers, then write each connection's batched output once. */
+  /** End of a loop round: write each connection's batched output once, then drop a reader
+   *  whose unsent output (what the kernel refused) is over --max-queue. */
   private endRound(): void {
-    for (const conn of this.tooSlow) {
-      if (conn.state === 'closed') continue;
-      this.trace?.(`fd ${conn.fd}: ${conn.queue.bytes} bytes queued > --max-queue ${this.limits.maxQueueBytes}: too slow`);
-      this.close(conn, 'too slow');
-    }
-    this.tooSlow.length = 0;
-    // Index loop: closing a slow reader may queue more output (others see it leave).
+    // Index loop: dropping a slow reader queues more output (the others see it leave).
     for (let i = 0; i < this.dirty.length; i++) {
       const conn = this.dirty[i]!;
       conn.dirty = false;
-      if (conn.state !== 'closed' && !(this.loop.interest(conn.fd) & WRITABLE)) this.flush(conn, 'round end');
+      if (conn.state === 'closed') continue;
+      // While it waits for writable the kernel buffer is full: a send() now would say EAGAIN.
+      if (!(this.loop.interest(conn.fd) & WRITABLE)) this.flush(conn, 'round end');
+      // (A connection the flush closed has an empty queue.)
+      if (conn.queue.bytes > this.limits.maxQueueBytes) {
+        this.trace?.(`fd ${conn.fd}: ${conn.queue.bytes} bytes unsent > --max-queue ${this.limits.maxQueueBytes}: too slow`);
+        this.close(conn, 'too slow');
+      }
     }
     this.dirty.length = 0;
   }
 
   /** A system call on conn failed: ECONNRESET (RST) is routine, anything else closes it too. */
   private failed(conn: Connection, error: unknown): void {
-    const code = isSystemError(error) ? error.code : String(error);
+    const code = errorCode(error);
     this.trace?.(`fd ${conn.fd} ${code}`);
-    this.close(conn, code === 'ECONNRESET' || code === 'EPIPE' ? 'connection reset' : 'closed');
+    this.close(conn, reasonForError(code));
   }
 
   /** Closes conn exactly once and tells its session why. */
   private close(conn: Connection, reason: CloseReason): void {
     if (conn.state === 'closed') return;
-    const graceful = reason !== 'connection reset' && reason !== 'too slow';
+    const graceful = closesGracefully(reason);
     conn.state = 'closed';
     this.open.delete(conn);
     this.loop.unwatch(conn.fd);

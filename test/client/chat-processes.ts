@@ -1,0 +1,180 @@
+// Real processes for the client's tests: a selectchat server child, selectchat clients, and a
+// plain net socket playing the other person in the room. Every wait is bounded.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, createServer, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI (tests run `tsc` first: `npm test`). */
+export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+/** The server engines under test: SELECTCHAT_ENGINES=select,libuv (the default). */
+export const SERVER_ENGINES = (process.env.SELECTCHAT_ENGINES ?? 'select,libuv').split(',');
+export const CLIENT_ENGINES = ['select', 'libuv'];
+
+/** Longest any single wait in these tests may take: a bound, never a sleep. */
+export const WAIT_MS = 5_000;
+
+/** Rejects with `what` if promise has not settled within ms. */
+export function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves with the exit code (or the signal's name) once child has exited. */
+export function exited(child: ChildProcess): Promise<number | string> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  if (child.signalCode !== null) return Promise.resolve(child.signalCode);
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal!)));
+}
+
+/** A server child process on a free port. */
+export interface ServerChild {
+  child: ChildProcess;
+  host: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `selectchat serve --port 0` on engine and waits for its ready line. */
+export async function startServer(engine: string, extra: string[] = []): Promise<ServerChild> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--engine', engine, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let errors = '';
+  child.stderr!.on('data', (chunk) => (errors += chunk));
+  const ready = new Promise<{ host: string; port: number }>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      const match = /^listening on (.+):(\d+) \(engine (\w+), mode \w+\)$/m.exec(output);
+      if (match && match[3] !== engine) reject(new Error(`asked for engine ${engine}, got: ${match[0]}`));
+      else if (match) resolve({ host: match[1]!, port: Number(match[2]) });
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (${code}) before it was ready: ${errors}`)));
+  });
+  try {
+    const { host, port } = await within(ready, 'the server to be ready');
+    const stop = async (): Promise<void> => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await within(exited(child), 'the server to exit');
+    };
+    return { child, host, port, stop };
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+}
+
+/** What a finished client printed. */
+export interface ClientRun {
+  code: number | string;
+  stdout: string;
+  stderr: string;
+}
+
+/** A `selectchat connect` child in scripted mode (stdin and stdout are pipes). */
+export function spawnClient(args: string[]): ChildProcess {
+  return spawn(process.execPath, [CLI, 'connect', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** Collects a child's output until it exits (bounded). */
+export async function finished(child: ChildProcess, ms = WAIT_MS): Promise<ClientRun> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+  try {
+    const code = await within(exited(child), 'the client to exit', ms);
+    // 'exit' can come before the pipes have delivered everything: wait for them to close.
+    await within(new Promise((resolve) => (child.stdout!.closed ? resolve(null) : child.stdout!.once('close', resolve))), 'stdout to close');
+    return { code, stdout, stderr };
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}; stdout: ${JSON.stringify(stdout)}; stderr: ${JSON.stringify(stderr)}`);
+  }
+}
+
+/** Waits until the child prints text on stdout from now on (call after finished(), which reads it). */
+export function printed(child: ChildProcess, text: string): Promise<void> {
+  let seen = '';
+  const found = new Promise<void>((resolve) => {
+    const onData = (chunk: string): void => {
+      seen += chunk;
+      if (!seen.includes(text)) return;
+      child.stdout!.off('data', onData);
+      resolve();
+    };
+    child.stdout!.on('data', onData);
+  });
+  return within(found, `${JSON.stringify(text)} on stdout; it printed ${JSON.stringify(seen)}`);
+}
+
+/** Runs `selectchat connect ARGS` with input on stdin (then EOF) and collects what it printed. */
+export function runClient(args: string[], input: string | Buffer, ms = WAIT_MS): Promise<ClientRun> {
+  const child = spawnClient(args);
+  child.stdin!.on('error', () => {}); // The client may exit before reading all of it.
+  child.stdin!.end(input);
+  return finished(child, ms);
+}
+
+/** A port nothing listens on: one the kernel just handed out and took back. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The other person in the room: a plain net socket that reads lines. */
+export class Peer {
+  readonly lines: string[] = [];
+  private buffered = '';
+  private waiters: (() => void)[] = [];
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      const parts = (this.buffered + chunk).split('\n');
+      this.buffered = parts.pop()!;
+      this.lines.push(...parts);
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+    socket.on('error', () => {});
+  }
+
+  /** Connects to the server and, if asked, takes a nick (waiting until the server confirms). */
+  static async join(server: ServerChild, nick?: string): Promise<Peer> {
+    const socket = connect({ host: server.host, port: server.port });
+    await within(new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject)), 'the peer to connect');
+    const peer = new Peer(socket);
+    await peer.waitFor((line) => line.startsWith('* welcome '));
+    if (nick) {
+      peer.send(`/nick ${nick}`);
+      await peer.waitFor((line) => line.endsWith(` is now ${nick}`));
+    }
+    return peer;
+  }
+
+  send(text: string): void {
+    this.socket.write(`${text}\n`);
+  }
+
+  /** Waits for a line (received from now or earlier) that matches; returns it. */
+  async waitFor(match: (line: string) => boolean, what = 'a line'): Promise<string> {
+    const found = (): string | undefined => this.lines.find(match);
+    const seen = new Promise<string>((resolve) => {
+      const check = (): void => {
+        const line = found();
+        if (line !== undefined) resolve(line);
+        else this.waiters.push(check);
+      };
+      check();
+    });
+    return within(seen, `${what}; the peer has: ${JSON.stringify(this.lines)}`);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
