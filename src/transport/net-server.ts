@@ -35,8 +35,6 @@ class Connection implements Peer {
   state: State = 'open';
   /** Already in the server's list of connections to flush this turn? */
   dirty = false;
-  /** Over --max-queue: dropped when this turn's output is flushed. */
-  slow = false;
   /** write() returned false: frames wait here until 'drain'. */
   blocked = false;
   lastActive: number;
@@ -87,8 +85,6 @@ export class NetServer implements ChatServer {
   private readonly open = new Set<Connection>();
   /** Connections with frames queued this turn, written once when the turn ends. */
   private readonly dirty: Connection[] = [];
-  /** Connections over --max-queue, dropped before this turn's output is written. */
-  private readonly tooSlow: Connection[] = [];
   private flushScheduled = false;
   private idleSweep: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
@@ -121,7 +117,7 @@ export class NetServer implements ChatServer {
       `see it with: strace -f -e trace=epoll_wait,epoll_pwait -p ${process.pid}`);
     this.trace?.(`fd ${fdOf(listener as unknown as net.Socket)} is the listening socket on ${address.address}:${address.port}`);
     listener.on('connection', (socket) => this.admit(socket));
-    // Accept failures (EMFILE: libuv has already shed the pending connection) must not crash the server.
+    // An accept error libuv passes on (EMFILE after its reserve-fd trick failed) must not crash the server.
     listener.on('error', (error) => process.stderr.write(`selectchat: accept ${errorCode(error)}: ${error.message}\n`));
     const idleMs = this.limits.idleTimeoutMs;
     if (idleMs > 0) this.idleSweep = setInterval(() => this.sweepIdle(), idleSweepIntervalMs(idleMs));
@@ -146,9 +142,7 @@ export class NetServer implements ChatServer {
     return this.stopping;
   }
 
-  /** Peer.send() or end(): write at the end of this turn. While write() says the socket is full,
-   *  output piles up here; past --max-queue the reader is dropped at the turn's end (not
-   *  mid-broadcast). */
+  /** Peer.send() or end(): write at the end of this turn. */
   queued(conn: Connection): void {
     if (!conn.dirty) {
       conn.dirty = true;
@@ -159,10 +153,6 @@ export class NetServer implements ChatServer {
         // write carries the whole turn; process.nextTick would flush after each 'data' event.
         setImmediate(this.endTurn);
       }
-    }
-    if (conn.blocked && !conn.slow && conn.unsentBytes > this.limits.maxQueueBytes) {
-      conn.slow = true;
-      this.tooSlow.push(conn);
     }
   }
 
@@ -197,34 +187,24 @@ export class NetServer implements ChatServer {
     this.trace?.(`fd ${conn.fd} read ${chunk.length} bytes → ${frames} ${frames === 1 ? 'line' : 'lines'}, ${conn.decoder.pendingBytes} bytes kept`);
   }
 
-  /**
-   * End of the event-loop turn: write each connection's frames once; drop a reader whose unsent
-   * output (what the kernel did not take) is over --max-queue. Dropping one queues "left" lines
-   * for the others, so both lists are worked until empty.
-   */
+  /** End of the event-loop turn: write each connection's frames once, then drop a reader whose
+   *  unsent output (what the kernel did not take) is over --max-queue. */
   private readonly endTurn = (): void => {
-    let flushed = 0;
-    while (this.tooSlow.length > 0 || flushed < this.dirty.length) {
-      for (const conn of this.tooSlow) this.dropSlow(conn);
-      this.tooSlow.length = 0;
-      for (; flushed < this.dirty.length; flushed++) {
-        const conn = this.dirty[flushed]!;
-        conn.dirty = false;
-        if (conn.state === 'closed' || conn.blocked) continue;
-        this.flush(conn, 'turn end');
-        if (conn.unsentBytes > this.limits.maxQueueBytes) this.dropSlow(conn);
+    // Index loop: dropping a slow reader queues more output (the others see it leave).
+    for (let i = 0; i < this.dirty.length; i++) {
+      const conn = this.dirty[i]!;
+      conn.dirty = false;
+      if (conn.state === 'closed') continue;
+      // While write() says the socket is full, frames wait here for 'drain'.
+      if (!conn.blocked) this.flush(conn, 'turn end');
+      if (conn.unsentBytes > this.limits.maxQueueBytes) {
+        this.trace?.(`fd ${conn.fd}: ${conn.unsentBytes} bytes unsent > --max-queue ${this.limits.maxQueueBytes}: too slow`);
+        this.close(conn, 'too slow');
       }
     }
     this.dirty.length = 0;
     this.flushScheduled = false;
   };
-
-  /** Closes a reader over --max-queue as `too slow`. */
-  private dropSlow(conn: Connection): void {
-    if (conn.state === 'closed') return;
-    this.trace?.(`fd ${conn.fd}: ${conn.unsentBytes} bytes unsent > --max-queue ${this.limits.maxQueueBytes}: too slow`);
-    this.close(conn, 'too slow');
-  }
 
   /** Hands the queued frames to Node in one write; an ending connection then gets end(). */
   private flush(conn: Connection, why: 'turn end' | 'drain'): void {
