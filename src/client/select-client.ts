@@ -15,8 +15,6 @@ import type { ClientHandler, ClientTransport } from './client-transport.js';
 const RECEIVE_BUFFER_BYTES = 64 * 1024;
 /** Reads per readable event before the round goes on (libuv uses 32 too). */
 const MAX_READS_PER_EVENT = 32;
-/** Most buffers one sendmsg() gathers (the addon's cap). */
-const MAX_IOVECS = 256;
 
 const { EAGAIN, EINPROGRESS } = constants;
 
@@ -151,20 +149,10 @@ class SelectClient implements ClientTransport {
   private flush(): void {
     const queue = this.queue;
     const hadOutput = !queue.empty;
-    while (!queue.empty) {
-      const gathered = queue.length <= MAX_IOVECS;
-      let n: number;
-      try {
-        n = queue.length === 1
-          ? native.send(this.fd, queue.chunks[queue.head]!, queue.offset, queue.bytes)
-          : native.sendmsg(this.fd, queue.chunks, queue.head, queue.offset);
-      } catch (error) {
-        return this.lost(error as Error);
-      }
-      if (n === -EAGAIN) n = 0;
-      queue.consume(n);
-      // Everything was offered and the kernel took less: its buffer is full, wait for writable.
-      if (n === 0 || (gathered && !queue.empty)) break;
+    try {
+      queue.sendTo(this.fd);
+    } catch (error) {
+      return this.lost(error as Error);
     }
     const interest = this.loop.interest(this.fd);
     if (!queue.empty) {

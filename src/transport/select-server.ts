@@ -20,8 +20,6 @@ const MAX_READS_PER_EVENT = 32;
 const MAX_ACCEPTS_PER_EVENT = 64;
 /** Pause before accepting again when the process is out of fds (EMFILE/ENFILE). */
 const ACCEPT_RETRY_MS = 100;
-/** Most buffers one sendmsg() gathers (the addon's cap). */
-const MAX_IOVECS = 256;
 /** recv() calls spent draining a socket before close, so close() sends FIN rather than RST. */
 const MAX_DRAIN_READS = 4;
 
@@ -226,26 +224,19 @@ export class SelectServer implements ChatServer {
     }
   }
 
-  /** Writes as much of the queue as the kernel takes; watches for writable while some is left. */
+  /** One send() of the queue; watches for writable while the kernel leaves some unsent. */
   private flush(conn: Connection, why: 'writable' | 'round end'): void {
     const queue = conn.queue;
-    while (!queue.empty) {
-      const gathered = queue.length <= MAX_IOVECS;
+    if (!queue.empty) {
       const before = queue.bytes;
       let n: number;
       try {
-        n = queue.length === 1
-          ? native.send(conn.fd, queue.chunks[queue.head]!, queue.offset, before)
-          : native.sendmsg(conn.fd, queue.chunks, queue.head, queue.offset);
+        n = queue.sendTo(conn.fd);
       } catch (error) {
         this.failed(conn, error);
         return;
       }
-      if (n === -EAGAIN) n = 0;
-      queue.consume(n);
       this.trace?.(`fd ${conn.fd} ${why}: sent ${n} of ${before} queued`);
-      // Everything was offered and the kernel took less: its buffer is full, wait for writable.
-      if (n === 0 || (gathered && !queue.empty)) break;
     }
     const interest = this.loop.interest(conn.fd);
     if (!queue.empty) {
