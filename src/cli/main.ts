@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { connect } from './connect.js';
 import { UsageError } from './options.js';
+import { send } from './send.js';
 import { serve } from './serve.js';
 
 const USAGE = `usage: selectchat <command> [options]
@@ -10,6 +11,7 @@ const USAGE = `usage: selectchat <command> [options]
 commands:
   serve      run the chat/echo server
   connect    chat client (interactive, or scripted from a pipe)
+  send       test peer for experiments: raw bytes in chunks, floods, many connections
   bench      benchmark select vs libuv vs C
 
 options:
@@ -41,6 +43,11 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case 'connect':
       return connect(rest);
+    case 'send':
+      return send(rest);
+    case 'bench':
+      // Loaded on demand: the bench pulls in vega, which `serve` must not pay for.
+      return (await import('../bench/bench.js')).bench(rest);
     default:
       throw new UsageError(`unknown command '${command}'\n${USAGE}`);
   }

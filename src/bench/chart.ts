@@ -1,0 +1,129 @@
+// chart.svg: throughput vs connections, server CPU per message, the select() cost curve —
+// a Vega-Lite spec rendered to SVG by Vega in Node (no browser, no canvas).
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import type { BenchResults } from './results.js';
+import type { BenchEngine } from './scenarios.js';
+import { figures, selectCostPoints } from './summary.js';
+
+/** One colour per engine, the same in every chart. */
+const ENGINE_COLOR: Record<BenchEngine, string> = { select: '#1f77b4', libuv: '#ff7f0e', 'c-ref': '#2ca02c' };
+const PANEL_WIDTH = 460;
+const PANEL_HEIGHT = 220;
+/** The CPU panel's small multiples: one per scenario, this many to a row. */
+const CPU_COLUMNS = 6;
+const CPU_CELL_WIDTH = 60;
+const CPU_CELL_HEIGHT = 110;
+
+type Panel = Record<string, unknown>;
+
+/** The engine colour scale, limited to the engines this bench ran. */
+function engineScale(results: BenchResults): object {
+  const engines = results.parameters.engines;
+  return { domain: engines, range: engines.map((e) => ENGINE_COLOR[e]) };
+}
+
+/** Median line with min–max rules, x quantitative. */
+function linePanel(title: string, values: object[], x: object, y: object, color: object): Panel {
+  return {
+    title,
+    width: PANEL_WIDTH,
+    height: PANEL_HEIGHT,
+    data: { values },
+    encoding: { x, color },
+    layer: [
+      { mark: { type: 'line', point: true }, encoding: { y } },
+      { mark: 'rule', encoding: { y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' } } },
+    ],
+  };
+}
+
+/** Echo ping-pong messages/s against connections, one line per engine. */
+function throughputPanel(results: BenchResults): Panel | null {
+  const echo = new Map(results.parameters.loadScenarios.filter((s) => s.group === 'echo').map((s) => [s.id, s.connections]));
+  const values = figures(results)
+    .filter((f) => echo.has(f.scenario) && f.rate)
+    .map((f) => ({ engine: f.engine, connections: echo.get(f.scenario), median: f.rate?.median, min: f.rate?.min, max: f.rate?.max }));
+  if (values.length === 0) return null;
+  return linePanel(
+    'Echo ping-pong: messages/s vs connections (median, min–max)',
+    values,
+    { field: 'connections', type: 'quantitative', scale: { type: 'log' }, title: 'connections' },
+    { field: 'median', type: 'quantitative', title: 'messages/s' },
+    { field: 'engine', type: 'nominal', scale: engineScale(results), title: 'engine' },
+  );
+}
+
+/** Server CPU µs per message: one small bar chart per scenario, each with its own scale. */
+function cpuPanel(results: BenchResults): Panel | null {
+  const values = figures(results)
+    .filter((f) => f.cpuUsPerMsg)
+    .map((f) => ({ scenario: f.scenario, engine: f.engine, median: f.cpuUsPerMsg?.median, min: f.cpuUsPerMsg?.min, max: f.cpuUsPerMsg?.max }));
+  if (values.length === 0) return null;
+  const engines = results.parameters.engines;
+  return {
+    title: 'Server CPU per message, µs (median, min–max; lower is better; each scale its own)',
+    data: { values },
+    facet: { field: 'scenario', type: 'nominal', sort: results.parameters.loadScenarios.map((s) => s.id), title: null },
+    columns: CPU_COLUMNS,
+    spec: {
+      width: CPU_CELL_WIDTH,
+      height: CPU_CELL_HEIGHT,
+      encoding: { x: { field: 'engine', type: 'nominal', sort: engines, title: null, axis: { labels: false, ticks: false } } },
+      layer: [
+        {
+          mark: 'bar',
+          encoding: {
+            y: { field: 'median', type: 'quantitative', title: null },
+            color: { field: 'engine', type: 'nominal', scale: engineScale(results), title: 'engine' },
+          },
+        },
+        { mark: { type: 'rule', color: 'black' }, encoding: { y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' } } },
+      ],
+    },
+    resolve: { scale: { y: 'independent' } },
+  };
+}
+
+/** µs per select() call against idle fds, addon and C. */
+function selectCostPanel(results: BenchResults): Panel | null {
+  const values = selectCostPoints(results).flatMap((p) =>
+    (['addon', 'C'] as const).flatMap((implementation) => {
+      const s = implementation === 'addon' ? p.addon : p.c;
+      return s ? [{ idle: p.idle, implementation, median: s.median, min: s.min, max: s.max }] : [];
+    }),
+  );
+  if (values.length === 0) return null;
+  return linePanel(
+    'One select() call with 1 ready fd among N idle: µs (O(N))',
+    values,
+    { field: 'idle', type: 'quantitative', title: 'idle fds watched' },
+    { field: 'median', type: 'quantitative', title: 'µs per call' },
+    { field: 'implementation', type: 'nominal', scale: { range: ['#9467bd', '#8c564b'] }, title: 'select() from' },
+  );
+}
+
+/** The chart's SVG text, or null when the results hold nothing to draw. */
+export async function renderChart(results: BenchResults): Promise<string | null> {
+  const panels = [throughputPanel(results), cpuPanel(results), selectCostPanel(results)].filter((p): p is Panel => p !== null);
+  if (panels.length === 0) return null;
+  const m = results.machine;
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: 'selectchat: select vs libuv vs C',
+      subtitle: `${m.cpuModel}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}; ${results.startedAt.slice(0, 10)}`,
+      anchor: 'start',
+      offset: 16,
+    },
+    spacing: 40,
+    vconcat: panels,
+    resolve: { scale: { color: 'independent' } },
+    config: { font: 'sans-serif', view: { stroke: null } },
+  } as unknown as TopLevelSpec;
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}

@@ -1,0 +1,92 @@
+// One measured load run: a fresh server, the generator against it, the server's CPU over the window.
+import { CpuTrace } from './cpu-trace.js';
+import { loadAverage } from './machine.js';
+import { loadgenArgs, runLoadgen, type LoadgenReport } from './run-loadgen.js';
+import { ServerProcess, type ServerExit } from './run-server.js';
+import type { BenchEngine, LoadScenario } from './scenarios.js';
+
+/** A generator using this much of one core may be what limits the figure. */
+export const GENERATOR_BOUND_CORES = 0.9;
+/** Steal above this share of the machine's CPU time makes a figure suspect. */
+export const HIGH_STEAL_PCT = 5;
+
+/** Why a run's figure deserves a second look. */
+export type RunFlag = 'generator-bound' | 'steal' | 'errors' | 'failed';
+
+/** Everything one run measured, raw, as results.json keeps it. */
+export interface LoadRun {
+  scenario: string;
+  engine: BenchEngine;
+  run: number;
+  startedAt: string;
+  server: { command: string; peakRssBytes: number | null; exit: ServerExit | null; stderr: string };
+  loadgenArgs: string[];
+  loadgen: LoadgenReport | null;
+  loadgenStderr: string;
+  /** Messages/s (echo) or deliveries/s (chat) over the measured window. */
+  rate: number | null;
+  /** Server CPU seconds (user + system) over the measured window. */
+  serverCpuS: number | null;
+  serverCpuUsPerMsg: number | null;
+  /** Generator CPU seconds per second of window: 1 = one whole core. */
+  generatorCores: number | null;
+  stealPct: number | null;
+  loadAverage1m: number;
+  flags: RunFlag[];
+  failure: string | null;
+}
+
+/** Settings shared by every run of a bench. */
+export interface LoadSettings {
+  warmupS: number;
+  durationS: number;
+}
+
+/** Runs scenario against a fresh engine server once. */
+export async function measureLoad(scenario: LoadScenario, engine: BenchEngine, run: number, settings: LoadSettings): Promise<LoadRun> {
+  const result: LoadRun = {
+    scenario: scenario.id, engine, run, startedAt: new Date().toISOString(),
+    server: { command: '', peakRssBytes: null, exit: null, stderr: '' },
+    loadgenArgs: [], loadgen: null, loadgenStderr: '', rate: null, serverCpuS: null, serverCpuUsPerMsg: null,
+    generatorCores: null, stealPct: null, loadAverage1m: loadAverage()[0], flags: [], failure: null,
+  };
+  let server: ServerProcess;
+  try {
+    server = await ServerProcess.start(engine, scenario.mode);
+  } catch (error) {
+    result.failure = (error as Error).message;
+    result.flags.push('failed');
+    return result;
+  }
+  result.server.command = server.commandLine;
+  const trace = new CpuTrace(server.pid);
+  trace.start();
+  result.loadgenArgs = loadgenArgs(scenario, server.host, server.port, settings.warmupS, settings.durationS);
+  const generated = await runLoadgen(result.loadgenArgs, (settings.warmupS + settings.durationS) * 1000);
+  trace.sample();
+  trace.stop();
+  result.server.peakRssBytes = server.memory()?.peakRssBytes ?? null;
+  result.server.exit = await server.stop();
+  result.server.stderr = server.stderr;
+  result.loadgen = generated.report;
+  result.loadgenStderr = generated.stderr.trim();
+  const report = generated.report;
+  if (!report) {
+    result.failure = `load generator failed (exit ${generated.exitCode}): ${generated.stderr.trim()}`;
+    result.flags.push('failed');
+    return result;
+  }
+  // The window closed just before the report arrived and lasted duration_s by the generator's clock.
+  const window = trace.window(generated.reportedAt - report.duration_s * 1000, generated.reportedAt);
+  result.rate = report.deliveries_per_s;
+  result.generatorCores = (report.cpu_user_s + report.cpu_sys_s) / report.duration_s;
+  if (window) {
+    result.serverCpuS = window.cpuS;
+    result.stealPct = window.stealPct;
+    result.serverCpuUsPerMsg = report.deliveries > 0 ? (window.cpuS / report.deliveries) * 1e6 : null;
+  }
+  if (result.generatorCores >= GENERATOR_BOUND_CORES) result.flags.push('generator-bound');
+  if ((result.stealPct ?? 0) >= HIGH_STEAL_PCT) result.flags.push('steal');
+  if (report.errors > 0 || !report.ok) result.flags.push('errors');
+  return result;
+}

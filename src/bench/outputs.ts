@@ -1,0 +1,37 @@
+// The results folder: results.json, report.md and chart.svg, and the copy published for the README.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../cli/options.js';
+import { renderChart } from './chart.js';
+import { markdownReport } from './report.js';
+import { RESULTS_SCHEMA, type BenchResults } from './results.js';
+
+export const RESULTS_FILE = 'results.json';
+export const REPORT_FILE = 'report.md';
+export const CHART_FILE = 'chart.svg';
+
+/** Writes the three files into dir (created if needed); no chart when there is nothing to draw. */
+export async function writeOutputs(dir: string, results: BenchResults): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, RESULTS_FILE), `${JSON.stringify(results, null, 2)}\n`);
+  const svg = await renderChart(results);
+  if (svg) writeFileSync(join(dir, CHART_FILE), svg);
+  writeFileSync(join(dir, REPORT_FILE), markdownReport(results, svg ? CHART_FILE : null));
+}
+
+/** Reads dir/results.json written by an earlier bench. */
+export function readResults(dir: string): BenchResults {
+  const file = join(dir, RESULTS_FILE);
+  if (!existsSync(file)) throw new UsageError(`--from: no ${file}`);
+  const results = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
+  if (results.schema !== RESULTS_SCHEMA) throw new UsageError(`--from: ${file} has schema ${results.schema}, not ${RESULTS_SCHEMA}`);
+  return results;
+}
+
+/** Copies a results folder's files to dir (docs/bench), report and chart side by side. */
+export function publish(from: string, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const file of [RESULTS_FILE, REPORT_FILE, CHART_FILE]) {
+    if (existsSync(join(from, file))) copyFileSync(join(from, file), join(dir, file));
+  }
+}

@@ -1,0 +1,225 @@
+// The bench's tables, for the terminal and for report.md, all computed from results.json alone.
+import { GENERATOR_BOUND_CORES, HIGH_STEAL_PCT } from './load-run.js';
+import type { BenchResults } from './results.js';
+import { figures, memoryFigures, selectCostPoints, spread, targets, type Figure, type Spread } from './summary.js';
+import { markdownTable, textTable, type Table } from './table.js';
+
+/** 1234567 → "1.23M", 61876 → "61.9k". */
+export function si(value: number): string {
+  const abs = Math.abs(value);
+  if (abs >= 1e6) return `${(value / 1e6).toFixed(abs >= 1e7 ? 1 : 2)}M`;
+  if (abs >= 1e3) return `${(value / 1e3).toFixed(abs >= 1e4 ? 1 : 2)}k`;
+  return value.toFixed(abs >= 100 ? 0 : 1);
+}
+
+/** A number with a fixed count of decimals. */
+const fixed = (digits: number) => (value: number): string => value.toFixed(digits);
+
+/** "median (min–max)", or the median alone when every run agreed or there was one; "–" if none. */
+function show(value: Spread | null, format: (v: number) => string): string {
+  if (!value) return '–';
+  const median = format(value.median);
+  if (value.n < 2) return median;
+  const low = format(value.min);
+  const high = format(value.max);
+  return low === high ? median : `${median} (${low}–${high})`;
+}
+
+/** Bytes as KiB / MiB. */
+function bytes(value: number): string {
+  return Math.abs(value) >= 1 << 20 ? `${(value / (1 << 20)).toFixed(1)} MiB` : `${(value / 1024).toFixed(1)} KiB`;
+}
+
+/** Each engine's rate over c-ref's, per paired run. */
+function versusCRef(results: BenchResults, figure: Figure): string {
+  if (figure.engine === 'c-ref') return '';
+  const runs = results.loadRuns.filter((r) => r.scenario === figure.scenario);
+  const ratios = runs
+    .filter((r) => r.engine === figure.engine)
+    .map((r) => {
+      const c = runs.find((t) => t.engine === 'c-ref' && t.run === r.run);
+      return r.rate != null && c?.rate ? r.rate / c.rate : null;
+    });
+  return show(spread(ratios), fixed(2));
+}
+
+/** The main table: one row per scenario × engine. */
+export function loadTable(results: BenchResults): Table {
+  const rows = figures(results).map((f) => [
+    f.scenario,
+    f.engine,
+    show(f.rate, si),
+    versusCRef(results, f),
+    show(f.cpuUsPerMsg, fixed(2)),
+    show(f.p50Us, fixed(0)),
+    show(f.p99Us, fixed(0)),
+    f.generatorCores ? `${Math.round(f.generatorCores.median * 100)}%` : '–',
+    f.stealPct ? `${f.stealPct.median.toFixed(1)}%` : '–',
+    String(f.errors),
+    f.notes.join(', '),
+  ]);
+  return {
+    header: ['scenario', 'engine', 'msgs/s', '× c-ref', 'server CPU µs/msg', 'p50 µs', 'p99 µs', 'gen CPU', 'steal', 'errors', 'notes'],
+    rows,
+    align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+  };
+}
+
+/** The issue's goals, met or missed. */
+export function targetTable(results: BenchResults): Table {
+  const rows = targets(results).map((t) => [
+    t.goal,
+    show(t.value, t.unit === 'x' ? (v) => `${v.toFixed(2)}×` : si),
+    t.met === null ? 'n/a' : t.met ? 'met' : 'MISSED',
+  ]);
+  return { header: ['target', 'measured', 'verdict'], rows, align: ['l', 'r', 'l'] };
+}
+
+/** The select() cost curve, addon beside C. */
+export function selectCostTable(results: BenchResults): Table {
+  const rows = selectCostPoints(results).map((p) => [
+    String(p.idle),
+    show(p.addon, fixed(2)),
+    show(p.c, fixed(2)),
+    p.addon && p.c ? (p.addon.median - p.c.median).toFixed(2) : '–',
+  ]);
+  return { header: ['idle fds', 'addon µs/call', 'C µs/call', 'addon − C'], rows, align: ['r', 'r', 'r', 'r'] };
+}
+
+/** RSS per connection of each engine. */
+export function memoryTable(results: BenchResults): Table {
+  const rows = memoryFigures(results).map((m) => [
+    m.engine,
+    show(m.held, fixed(0)),
+    show(m.rssBefore, bytes),
+    show(m.rssAfter, bytes),
+    show(m.bytesPerConnection, (v) => si(v)),
+    m.failures.join('; '),
+  ]);
+  return {
+    header: ['engine', 'connections held', 'RSS, none', 'RSS, all open', 'bytes/connection', 'failures'],
+    rows,
+    align: ['l', 'r', 'r', 'r', 'r', 'l'],
+  };
+}
+
+/** One line about where and when: machine, versions, load. */
+export function machineLine(results: BenchResults): string {
+  const m = results.machine;
+  const load = (l: number[]): string => l.map((v) => v.toFixed(2)).join(' ');
+  const commit = m.gitCommit ? `${m.gitCommit.slice(0, 10)}${m.gitDirty ? '+dirty' : ''}` : 'unknown';
+  return (
+    `${m.cpuModel}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}, selectchat ${m.selectchat} (${commit}); ` +
+    `load average ${load(results.loadAverage.start)} at start, ${load(results.loadAverage.end)} at end; ` +
+    `steal ${results.stealPct.toFixed(1)}%`
+  );
+}
+
+/** What the bench printed at its end. */
+export function terminalReport(results: BenchResults): string {
+  const parts = [`machine: ${machineLine(results)}`];
+  const p = results.parameters;
+  parts.push(`${p.runs} run(s) per figure, ${p.warmupS} s warm-up + ${p.durationS} s measured; median (min–max)\n`);
+  const sections: [string, Table][] = [
+    ['load (msgs/s = deliveries/s for chat)', loadTable(results)],
+    ['targets', targetTable(results)],
+    ['select() with 1 ready fd among N idle', selectCostTable(results)],
+    [`memory: ${p.memoryConnections} idle echo connections`, memoryTable(results)],
+  ];
+  for (const [title, table] of sections) {
+    if (table.rows.length > 0) parts.push(`${title}\n${textTable(table)}\n`);
+  }
+  return parts.join('\n');
+}
+
+/** report.md: the tables, the machine, and how every figure was measured. */
+export function markdownReport(results: BenchResults, chartFile: string | null): string {
+  const p = results.parameters;
+  const lines = [
+    '# selectchat benchmark',
+    '',
+    `Measured ${results.startedAt} on: ${machineLine(results)}.`,
+    '',
+    `Preset \`${p.preset}\`: engines ${p.engines.join(', ')}; ${p.runs} run(s) per figure, engines interleaved run by run; ` +
+      `${p.warmupS} s warm-up + ${p.durationS} s measured; ${p.loadScenarios[0]?.lineBytes ?? 64}-byte lines. ` +
+      'Every figure is the median of its runs, with min–max in brackets.',
+    '',
+  ];
+  if (chartFile) lines.push(`![throughput and CPU per message by engine](${chartFile})`, '');
+  const load = loadTable(results);
+  if (load.rows.length > 0) {
+    lines.push('## Throughput, CPU per message, latency', '', markdownTable(load), '');
+    lines.push(
+      'msgs/s: echoed lines per second for echo, delivered lines (one per receiver) per second for chat. ' +
+        '× c-ref: the rate over the C reference server\'s in the same run pair. ' +
+        'server CPU µs/msg: the server\'s user + system CPU over the measured window divided by those messages. ' +
+        `gen CPU: the generator's CPU over the window (100% = one core). Notes: \`generator-bound\` = the generator used ≥ ${Math.round(GENERATOR_BOUND_CORES * 100)}% of a core, ` +
+        `so it may be what limits the figure; \`steal\` = ≥ ${HIGH_STEAL_PCT}% of CPU time stolen by the hypervisor; ` +
+        '`errors` = the generator saw refused, dropped or wrong lines; `failed` = no figure. Counts are runs of the total.',
+      '',
+    );
+    const goals = targetTable(results);
+    if (goals.rows.length > 0) lines.push('## Targets', '', markdownTable(goals), '', 'Ratios are medians of per-run-pair ratios.', '');
+    lines.push('### Scenarios', '', markdownTable(scenarioTable(results)), '');
+  }
+  const cost = selectCostTable(results);
+  if (cost.rows.length > 0) {
+    lines.push(
+      '## One select() call: 1 ready fd among N idle',
+      '',
+      markdownTable(cost),
+      '',
+      'The idle fds are listening sockets nobody connects to; one ready fd; every call copies the master sets, ' +
+        'selects with a 1 s timeout (never reached) and scans the answer. `addon` = `Selector.wait()` from TypeScript, ' +
+        '`C` = build/Release/selectchat-selectcost. The cost grows with N: select() polls every watched fd on every call. ' +
+        'Most of the per-fd gap is not the addon: Node has threads, and in a multi-threaded process the kernel takes a ' +
+        'reference on every watched file per call (fdget), which a single-threaded one skips; the C program with one extra ' +
+        'sleeping thread measured like the addon on the development machine.',
+      '',
+    );
+  }
+  const memory = memoryTable(results);
+  if (memory.rows.length > 0) {
+    lines.push(
+      `## Memory per connection`,
+      '',
+      markdownTable(memory),
+      '',
+      `Each server is started fresh in echo mode; its RSS is read, then ${p.memoryConnections} connections are opened and ` +
+        'each sends one line and gets its echo; RSS is read again 300 ms later. bytes/connection = (RSS with them − RSS without) / connections held. ' +
+        'The select engine can hold about 1004 clients (FD_SETSIZE 1024 less Node\'s own fds), so all 1000 fit.',
+      '',
+    );
+  }
+  lines.push('## Method', '', METHOD, '');
+  return lines.join('\n');
+}
+
+/** The load scenarios' generator settings. */
+function scenarioTable(results: BenchResults): Table {
+  const rows = results.parameters.loadScenarios.map((s) => [
+    s.id, s.title, s.mode, String(s.connections), String(s.senders), String(s.depth), String(s.idle), String(s.lineBytes),
+  ]);
+  return {
+    header: ['id', 'what', 'server mode', 'connections', 'senders', 'depth', 'idle', 'line bytes'],
+    rows,
+    align: ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r'],
+  };
+}
+
+const METHOD = [
+  '- Each configuration runs on a fresh server process (Node\'s own benchmark convention); the generator',
+  '  (build/Release/selectchat-loadgen, epoll, one thread) runs against it on the same machine over loopback.',
+  '- Engines alternate run by run (and each run starts with a different engine), so slow drifts of a noisy',
+  '  machine fall on every engine alike and ratios of paired runs stay trustworthy.',
+  '- Server CPU: utime + stime from /proc/PID/stat (all threads), sampled every 50 ms. The generator reports how',
+  '  long its measured window was and ends it just before printing, so the window is [report time − duration,',
+  '  report time], and CPU at its edges is interpolated between samples. Steal comes from /proc/stat the same way.',
+  '- Peak RSS is VmHWM from /proc/PID/status just before the server is stopped with SIGTERM.',
+  '- Chat: every member is welcomed and join events settle before the load starts; each sender keeps at most',
+  '  `depth` messages not yet seen by everyone in flight.',
+  '- The TypeScript servers run with `--max-clients 1010`; the C reference has no limit below FD_SETSIZE.',
+  '- idle-1000 is 990 idle + 10 active connections: the select engine holds about 1004 clients (FD_SETSIZE 1024',
+  '  less Node\'s own fds) and the generator opens its idle connections first, so 1000 idle + 10 active would',
+  '  have it refuse most of the active ones and measure a different load.',
+].join('\n');

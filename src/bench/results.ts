@@ -1,0 +1,42 @@
+// The shape of results.json: every raw run, the machine, the versions, the parameters.
+import type { LoadRun } from './load-run.js';
+import type { LoadAverage, Machine } from './machine.js';
+import type { MemoryRun } from './memory.js';
+import type { BenchEngine, LoadScenario } from './scenarios.js';
+import type { SelectCostRun } from './select-cost.js';
+
+/** Bumped when a field changes meaning. */
+export const RESULTS_SCHEMA = 1;
+
+/** What the bench was asked to run. */
+export interface BenchParameters {
+  preset: 'full' | 'quick' | 'custom';
+  engines: BenchEngine[];
+  scenarios: string[];
+  runs: number;
+  durationS: number;
+  warmupS: number;
+  selectCostIdle: number[];
+  selectCostSeconds: number;
+  memoryConnections: number;
+  serverMaxClients: number;
+  generatorBoundCores: number;
+  highStealPct: number;
+  /** The load scenarios run, in full (connections, depth, senders, idle, line size). */
+  loadScenarios: (LoadScenario & { lineBytes: number })[];
+}
+
+/** One bench, as saved. */
+export interface BenchResults {
+  schema: number;
+  startedAt: string;
+  finishedAt: string;
+  parameters: BenchParameters;
+  machine: Machine;
+  loadAverage: { start: LoadAverage; end: LoadAverage };
+  /** Steal over the whole bench, percent of the machine's CPU time. */
+  stealPct: number;
+  loadRuns: LoadRun[];
+  selectCost: SelectCostRun[];
+  memory: MemoryRun[];
+}

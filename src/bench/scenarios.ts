@@ -1,0 +1,163 @@
+// The benchmark matrix as data: load scenarios, the two micro-measurements, engines, presets.
+
+/** The servers under test: our select() loop, the libuv twin, the C reference. */
+export const ENGINES = ['select', 'libuv', 'c-ref'] as const;
+export type BenchEngine = (typeof ENGINES)[number];
+
+/** Bytes per sent line, '\n' included: every load scenario uses it. */
+export const LINE_BYTES = 64;
+
+/**
+ * Messages per chat sender not yet seen by everyone. Throughput still grows past 8 (the pipe
+ * is not full); 16 is the deepest that keeps each receiver's queue at K × 16 lines, far below
+ * --max-queue, and the generator well under a core.
+ */
+export const CHAT_DEPTH = 16;
+
+/** Lines in flight per connection for the pipelined echo scenarios. */
+export const ECHO_PIPELINE_DEPTH = 16;
+
+/**
+ * Connections in the idle scenario, idle and active together. The select engine holds about
+ * 1004 clients (FD_SETSIZE 1024 less Node's own ~20 fds), and the generator opens its idle
+ * connections first, so 1000 idle + 10 active would have it refuse most of the *active* ones:
+ * 990 idle + 10 active is the most every engine serves in full.
+ */
+export const IDLE_TOTAL_CONNECTIONS = 1000;
+export const IDLE_ACTIVE_CONNECTIONS = 10;
+
+/** --max-clients for the TypeScript servers: room for every scenario's connections. */
+export const BENCH_MAX_CLIENTS = 1010;
+
+/** A load scenario: what the generator runs against one server. */
+export interface LoadScenario {
+  id: string;
+  /** How the report groups it: echo ping-pong, pipelined echo, chat fan-out, idle crowd. */
+  group: 'echo' | 'echo-pipelined' | 'chat' | 'idle';
+  /** The servers' --mode. */
+  mode: 'echo' | 'chat';
+  workload: 'echo' | 'chat' | 'idle';
+  /** Active connections (chat: room members). */
+  connections: number;
+  /** Chat: members that send; echo: every connection sends. */
+  senders: number;
+  depth: number;
+  idle: number;
+  title: string;
+}
+
+/** An echo scenario with connections c, depth d. */
+function echo(c: number, depth: number): LoadScenario {
+  const pipelined = depth > 1;
+  return {
+    id: pipelined ? `echo-d${depth}-c${c}` : `echo-c${c}`,
+    group: pipelined ? 'echo-pipelined' : 'echo',
+    mode: 'echo',
+    workload: 'echo',
+    connections: c,
+    senders: c,
+    depth,
+    idle: 0,
+    title: pipelined ? `echo, ${depth} in flight, c=${c}` : `echo ping-pong c=${c}`,
+  };
+}
+
+/** A chat scenario: n members, k of them sending. */
+function chat(n: number, k: number): LoadScenario {
+  return {
+    id: `chat-n${n}-k${k}`,
+    group: 'chat',
+    mode: 'chat',
+    workload: 'chat',
+    connections: n,
+    senders: k,
+    depth: CHAT_DEPTH,
+    idle: 0,
+    title: `chat N=${n} K=${k}`,
+  };
+}
+
+/** The idle crowd: echo ping-pong on a few connections beside many silent ones. */
+function idleCrowd(): LoadScenario {
+  const idle = IDLE_TOTAL_CONNECTIONS - IDLE_ACTIVE_CONNECTIONS;
+  return {
+    id: `idle-${IDLE_TOTAL_CONNECTIONS}`,
+    group: 'idle',
+    mode: 'echo',
+    workload: 'idle',
+    connections: IDLE_ACTIVE_CONNECTIONS,
+    senders: IDLE_ACTIVE_CONNECTIONS,
+    depth: 1,
+    idle,
+    title: `${idle} idle + ${IDLE_ACTIVE_CONNECTIONS} active echo`,
+  };
+}
+
+/** Every load scenario, in report order. */
+export const LOAD_SCENARIOS: readonly LoadScenario[] = [
+  echo(1, 1),
+  echo(10, 1),
+  echo(100, 1),
+  echo(1000, 1),
+  echo(10, ECHO_PIPELINE_DEPTH),
+  echo(100, ECHO_PIPELINE_DEPTH),
+  chat(10, 1),
+  chat(100, 1),
+  chat(100, 10),
+  chat(500, 1),
+  chat(500, 50),
+  idleCrowd(),
+];
+
+/** The micro-measurements that are not load runs. */
+export const SELECT_COST_ID = 'select-cost';
+export const MEMORY_ID = 'memory';
+export const MICRO_IDS = [SELECT_COST_ID, MEMORY_ID] as const;
+
+/** Idle fd counts of the select() cost curve. */
+export const SELECT_COST_IDLE = [0, 10, 100, 500, 1000];
+
+/** Connections the memory measurement opens on each server. */
+export const MEMORY_CONNECTIONS = 1000;
+
+/** Every id --scenarios accepts. */
+export const ALL_SCENARIO_IDS: readonly string[] = [...LOAD_SCENARIOS.map((s) => s.id), ...MICRO_IDS];
+
+/** A preset: what `bench` runs when no flag says otherwise. */
+export interface Preset {
+  name: 'full' | 'quick';
+  scenarios: readonly string[];
+  engines: readonly BenchEngine[];
+  runs: number;
+  durationS: number;
+  warmupS: number;
+  /** Time budget of each select() cost point, per implementation. */
+  selectCostSeconds: number;
+}
+
+/** The whole matrix, for a quiet machine: about 15 minutes. */
+export const FULL_PRESET: Preset = {
+  name: 'full',
+  scenarios: ALL_SCENARIO_IDS,
+  engines: ENGINES,
+  runs: 3,
+  durationS: 5,
+  warmupS: 1,
+  selectCostSeconds: 0.5,
+};
+
+/** The README's reproduce-it run: the headline scenarios, about a minute (under 90 s). */
+export const QUICK_PRESET: Preset = {
+  name: 'quick',
+  scenarios: ['echo-c10', 'echo-c100', 'chat-n100-k10', SELECT_COST_ID, MEMORY_ID],
+  engines: ENGINES,
+  runs: 3,
+  durationS: 1.2,
+  warmupS: 0.5,
+  selectCostSeconds: 0.15,
+};
+
+/** The load scenario with this id, or undefined. */
+export function loadScenario(id: string): LoadScenario | undefined {
+  return LOAD_SCENARIOS.find((s) => s.id === id);
+}

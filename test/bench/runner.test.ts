@@ -1,0 +1,118 @@
+// `selectchat bench` end to end, kept to a few seconds: one scenario, two engines, one run, plus
+// the memory measurement; then the report redrawn from results.json, a usage error, and the
+// addon's select() cost program.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const SELECT_COST_WORKER = fileURLToPath(new URL('../../dist/bench/select-cost-worker.js', import.meta.url));
+const run = promisify(execFile);
+/** The whole smoke bench: two 1.5 s load runs, two memory runs, vega. */
+const BENCH_LIMIT_MS = 25_000;
+
+/** Runs the CLI; never throws, so a failed exit can be inspected. */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: BENCH_LIMIT_MS });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('selectchat bench', () => {
+  let dir = '';
+  let bench: { code: number; stdout: string; stderr: string };
+  let results: any;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'selectchat-bench-'));
+    const args = ['bench', '--scenarios', 'echo-c10,memory', '--engines', 'select,c-ref'];
+    bench = await cli([...args, '--runs', '1', '--duration', '1', '--warmup', '0.5', '--out', join(dir, 'out')]);
+    results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8'));
+  }, BENCH_LIMIT_MS + 5_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('exits 0 and prints the table with both engines', () => {
+    expect(bench.stderr).toBe('');
+    expect(bench.code).toBe(0);
+    expect(bench.stdout).toMatch(/^echo-c10\s+select\s/m);
+    expect(bench.stdout).toMatch(/^echo-c10\s+c-ref\s/m);
+  });
+
+  it('results.json holds the machine, the parameters and every raw run with its measurements', () => {
+    expect(results.schema).toBe(1);
+    expect(results.machine.cores).toBeGreaterThan(0);
+    expect(results.machine.node).toBe(process.version);
+    expect(results.loadAverage.start).toHaveLength(3);
+    expect(results.parameters).toMatchObject({ engines: ['select', 'c-ref'], scenarios: ['echo-c10', 'memory'], runs: 1, durationS: 1, warmupS: 0.5 });
+    expect(results.loadRuns.map((r: { engine: string }) => r.engine).sort()).toEqual(['c-ref', 'select']);
+    for (const r of results.loadRuns) {
+      expect(r).toMatchObject({ scenario: 'echo-c10', run: 1, failure: null });
+      expect(r.loadgen).toMatchObject({ workload: 'echo', connections: 10, ok: true, errors: 0 });
+      expect(r.rate).toBe(r.loadgen.deliveries_per_s);
+      expect(r.serverCpuS).toBeGreaterThan(0);
+      expect(r.serverCpuUsPerMsg).toBeCloseTo((r.serverCpuS / r.loadgen.deliveries) * 1e6, 6);
+      expect(r.generatorCores).toBeGreaterThan(0);
+      expect(r.stealPct).toBeGreaterThanOrEqual(0);
+      expect(r.server.peakRssBytes).toBeGreaterThan(0);
+      expect(r.server.exit).toMatchObject({ code: 0, killed: false });
+    }
+    expect(results.memory).toHaveLength(2);
+    for (const m of results.memory) {
+      expect(m).toMatchObject({ asked: 1000, held: 1000, refused: 0, failure: null });
+      expect(m.rssAfterBytes).toBeGreaterThan(0);
+      expect(m.bytesPerConnection).toBe(Math.round((m.rssAfterBytes - m.rssBeforeBytes) / m.held));
+    }
+  });
+
+  it('report.md has the load and memory tables and links the chart', () => {
+    const report = readFileSync(join(dir, 'out', 'report.md'), 'utf8');
+    expect(report).toMatch(/^\| scenario \| engine \| msgs\/s \|/m);
+    expect(report).toMatch(/^\| echo-c10 \| select \| [\d.]+k? \|/m);
+    expect(report).toMatch(/^\| echo-c10 \| c-ref \| [\d.]+k? \|/m);
+    expect(report).toMatch(/^\| select \| 1000 \|/m);
+    expect(report).toContain('](chart.svg)');
+    expect(report).toContain(results.machine.cpuModel);
+  });
+
+  it('chart.svg is an SVG drawn by vega with both engines in it', () => {
+    const svg = readFileSync(join(dir, 'out', 'chart.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('>select<');
+    expect(svg).toContain('>c-ref<');
+    expect(svg).not.toContain('>libuv<');
+  });
+
+  it('--from redraws the same report from results.json, and --publish copies it', async () => {
+    const again = await cli(['bench', '--from', join(dir, 'out'), '--out', join(dir, 'again'), '--publish', join(dir, 'docs')]);
+    expect(again.code).toBe(0);
+    const original = readFileSync(join(dir, 'out', 'report.md'), 'utf8');
+    expect(readFileSync(join(dir, 'again', 'report.md'), 'utf8')).toBe(original);
+    expect(readFileSync(join(dir, 'docs', 'report.md'), 'utf8')).toBe(original);
+    expect(readFileSync(join(dir, 'docs', 'chart.svg'), 'utf8').startsWith('<svg')).toBe(true);
+  });
+
+  it('an unknown scenario is a usage error (exit 2) that names the valid ones', async () => {
+    const bad = await cli(['bench', '--scenarios', 'echo-c7']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/echo-c7/);
+    expect(bad.stderr).toMatch(/echo-c10/);
+  });
+});
+
+describe('select() cost through the addon', () => {
+  it('prints one point per idle count with calls and µs per call', async () => {
+    const { stdout } = await run(process.execPath, [SELECT_COST_WORKER, '--idle', '0,10', '--iterations', '300']);
+    const { points } = JSON.parse(stdout) as { points: { idle: number; us_per_call: number; calls: number }[] };
+    expect(points.map((p) => [p.idle, p.calls])).toEqual([[0, 300], [10, 300]]);
+    for (const p of points) expect(p.us_per_call).toBeGreaterThan(0);
+  });
+});
