@@ -23,7 +23,7 @@ class PtyClient {
 
   constructor(args: string[], columns = COLUMNS) {
     this.screen = new Screen(columns, ROWS);
-    const env = { ...process.env, TERM: 'xterm-256color' };
+    const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
     // Colours on, as on a person's terminal, whatever the test runner's environment says.
     delete env.NO_COLOR;
     delete env.NODE_DISABLE_COLORS;
