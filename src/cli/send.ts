@@ -1,9 +1,9 @@
 // `selectchat send`: a test peer for experiments — writes raw bytes in chosen pieces, floods,
 // opens many connections, holds them without reading, closes with FIN or RST. See LEARN.md.
-import { runPeers, type PeerPlan } from '../peer/raw-peer.js';
+import { QUIET_BEFORE_FIN_MS, runPeers, type PeerPlan } from '../peer/raw-peer.js';
 import { decodeEscapes } from './escapes.js';
 import { DEFAULT_HOST, resolveHost } from './host.js';
-import { UsageError, integerFlag, numberFlag, parseFlags } from './options.js';
+import { UsageError, integerFlag, parseFlags } from './options.js';
 
 /** Most bytes one connection may be asked to send (TEXT or --fill, times --repeat). */
 const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
@@ -32,7 +32,7 @@ byte, so invalid UTF-8 can be sent) are decoded; a newline is appended.
 
 Without TEXT or --fill nothing is sent: the connections are only opened (and held).
 A FIN close first reads what is left (printed with --read, else discarded) until the
-server has been quiet for 200 ms, so unread data cannot turn the close into an RST.
+server has been quiet for ${QUIET_BEFORE_FIN_MS} ms, so unread data cannot turn the close into an RST.
 Exit status: 0 when everything was sent, 1 when a connection or a send failed,
 2 on a usage error.
 `;
@@ -52,9 +52,12 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** Reads a duration in ms: "20" or "20ms". */
+/** Reads a duration in ms: "20" or "20ms" (fractions allowed). */
 function msFlag(name: string, value: string | undefined): number {
-  return numberFlag(name, value?.replace(/ms$/, ''), 0);
+  if (value === undefined) return 0;
+  const match = /^(\d+(?:\.\d+)?)(?:ms)?$/.exec(value.trim());
+  if (!match) throw new UsageError(`--${name} must be milliseconds, such as 20 or 20ms, got '${value}'`);
+  return Number(match[1]);
 }
 
 /** The bytes one connection sends once: TEXT with escapes decoded, or --fill x's; plus '\n'. */
@@ -80,6 +83,9 @@ export async function send(argv: string[]): Promise<number> {
   if (once.length * repeat > MAX_PAYLOAD_BYTES) {
     throw new UsageError(`--repeat ${repeat} of ${once.length} bytes is more than ${MAX_PAYLOAD_BYTES} bytes`);
   }
+  // stdout closed under us (`| head -1`): stop printing, go on with the run.
+  let printing = true;
+  process.stdout.on('error', () => (printing = false));
   const plan: PeerPlan = {
     host: await resolveHost(values.host ?? DEFAULT_HOST),
     port: integerFlag('port', values.port, 7070, 1, 65535),
@@ -91,9 +97,6 @@ export async function send(argv: string[]): Promise<number> {
     reset: values.reset ?? false,
     output: values.read ? (bytes) => void (printing && process.stdout.write(bytes)) : null,
   };
-  // stdout closed under us (`| head -1`): stop printing, go on with the run.
-  let printing = true;
-  process.stdout.on('error', () => (printing = false));
   const outcome = await runPeers(plan);
   if (outcome.failure !== null) {
     process.stderr.write(`selectchat: ${outcome.failure}\n`);

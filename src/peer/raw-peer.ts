@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** Connections opened at once; the next wave waits, so the listen backlog never overflows. */
 const CONNECT_WAVE = 64;
 /** A polite close first reads until the server has been quiet this long (ms)... */
-const QUIET_BEFORE_FIN_MS = 200;
+export const QUIET_BEFORE_FIN_MS = 200;
 /** ...then sends FIN and waits at most this long (ms) for the server to close its side. */
 const CLOSE_LIMIT_MS = 2000;
 
@@ -51,20 +51,18 @@ export async function runPeers(plan: PeerPlan): Promise<PeerOutcome> {
   const peers: Peer[] = [];
   const sends: Promise<void>[] = [];
   let failure: string | null = null;
-  const label = (index: number): string => (plan.connections > 1 ? `connection ${index + 1} of ${plan.connections}: ` : '');
+  /** Records the first failure, naming the connection when there are several. */
+  const fail = (index: number) => (error: Error): void => {
+    failure ??= `${plan.connections > 1 ? `connection ${index + 1} of ${plan.connections}: ` : ''}${error.message}`;
+  };
   try {
     for (let first = 0; first < plan.connections; first += CONNECT_WAVE) {
       const wave = Array.from({ length: Math.min(CONNECT_WAVE, plan.connections - first) }, (_, i) => first + i);
-      const opened = await Promise.all(wave.map((index) => open(plan, peers).catch((error: Error) => {
-        failure ??= `${label(index)}${error.message}`;
-        return null;
-      })));
+      // Each connection starts sending as soon as it is up; a failed connect stops the run.
+      await Promise.all(wave.map((index) => open(plan, peers).then((peer) => {
+        sends.push(sendPayload(plan, peer).catch(fail(index)));
+      }, fail(index))));
       if (failure !== null) return outcome(failure, peers);
-      opened.forEach((peer, i) => {
-        sends.push(sendPayload(plan, peer!).catch((error: Error) => {
-          failure ??= `${label(wave[i]!)}${error.message}`;
-        }));
-      });
     }
     await Promise.all(sends);
     if (plan.holdMs > 0) await sleep(plan.holdMs);
@@ -114,14 +112,15 @@ async function sendPayload(plan: PeerPlan, peer: Peer): Promise<void> {
 
 /** One write(), resolved when libuv has handed all of it to the kernel. */
 function write(socket: Socket, bytes: Buffer, sentBefore: number, total: number): Promise<void> {
-  const what = sentBefore > 0 ? `after ${sentBefore} of ${total} bytes` : `${total} bytes`;
+  const failed = (why: string): Error =>
+    new Error(sentBefore > 0 ? `sending failed after ${sentBefore} of ${total} bytes: ${why}` : `sending ${total} bytes failed: ${why}`);
   return new Promise((resolve, reject) => {
     if (socket.destroyed || socket.writableEnded) {
-      reject(new Error(`the server closed the connection before sending ${what}`));
+      reject(failed('the server closed the connection'));
       return;
     }
     socket.write(bytes, (error) => {
-      if (error) reject(new Error(`sending ${what} failed: ${error.message}`));
+      if (error) reject(failed(error.message));
       else resolve();
     });
   });

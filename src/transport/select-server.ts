@@ -27,6 +27,11 @@ const { EAGAIN } = constants;
 
 type State = 'open' | 'ending' | 'closed';
 
+/** "1 byte", "2 bytes": for trace lines. */
+function count(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
 /** One client connection: its fd, receive decoder, send queue and session. */
 class Connection implements Peer {
   state: State = 'open';
@@ -218,7 +223,7 @@ export class SelectServer implements ChatServer {
       }
       if (this.idleSweep) conn.lastActive = this.loop.now();
       const frames = conn.decoder.push(buffer, 0, n, conn.session);
-      this.trace?.(`fd ${conn.fd} readable: recv ${n} bytes → ${frames} ${frames === 1 ? 'line' : 'lines'}, ${conn.decoder.pendingBytes} bytes kept`);
+      this.trace?.(`fd ${conn.fd} readable: recv ${count(n, 'byte')} → ${count(frames, 'line')}, ${count(conn.decoder.pendingBytes, 'byte')} kept`);
       // A short read emptied the kernel's buffer: skip the recv() that would say EAGAIN.
       if (n < buffer.length) return;
     }
@@ -245,7 +250,7 @@ export class SelectServer implements ChatServer {
     }
     // Watching for writable with nothing to write would make select() return at once, forever.
     if (interest & WRITABLE) this.loop.setInterest(conn.fd, interest & ~WRITABLE);
-    if (conn.state === 'ending') this.close(conn, 'closed');
+    if (conn.state === 'ending') this.close(conn, this.stopping ? 'server shutting down' : 'closed');
   }
 
   /** End of a loop round: write each connection's batched output once, then drop a reader

@@ -1,0 +1,239 @@
+// LEARN.md cannot rot: every experiment's commands run here for real (the scripted form where a
+// reader would type), and every line the guide marks with `<!-- expect ... -->` must appear both
+// in the guide's pasted output and in what the real run printed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, it } from 'vitest';
+import { openFdLimit } from '../helpers/fds.js';
+import { killExperimentLeftovers, runPart, type Part, type Printed } from './experiment-runner.js';
+import { readGuide } from './guide.js';
+
+/** Experiment 9 opens 1100 connections: the test process and its children need this many fds. */
+const FDS_NEEDED = 1200;
+/** The strace line the guide uses for experiment 11. */
+const STRACE = 'strace -f -e trace=select,pselect6,epoll_wait,epoll_pwait';
+
+/** True when bash finds command on PATH. */
+function have(command: string): boolean {
+  return spawnSync('bash', ['-c', `command -v ${command}`]).status === 0;
+}
+
+/** The first address `hostname -I` prints: one that is not loopback, if the machine has one. */
+function otherAddress(): string {
+  if (!have('hostname')) return '';
+  return spawnSync('hostname', ['-I'], { encoding: 'utf8' }).stdout?.trim().split(/\s+/)[0] ?? '';
+}
+
+/** Does this machine have IPv6 loopback (::1)? */
+function ipv6Loopback(): boolean {
+  return existsSync('/proc/net/if_inet6') && readFileSync('/proc/net/if_inet6', 'utf8').includes('00000000000000000000000000000001');
+}
+
+/** Why strace cannot run here (not installed, or ptrace refused), or null when it can. */
+function straceProblem(): string | null {
+  if (!have('strace')) return 'strace is not installed';
+  const probe = spawnSync('strace', ['-f', '-o', '/dev/null', 'true'], { encoding: 'utf8' });
+  return probe.status === 0 ? null : `strace cannot trace here (ptrace not permitted?): ${probe.stderr.trim()}`;
+}
+
+/** Is `nc` OpenBSD netcat (the one with -N, shutdown after stdin ends)? */
+function openbsdNetcat(): boolean {
+  return have('nc') && /OpenBSD netcat/.test(spawnSync('nc', ['-h'], { encoding: 'utf8' }).stderr ?? '');
+}
+
+/** An experiment: why it cannot run here (or null), and its parts in order. */
+interface Experiment {
+  problem?: () => string | null;
+  parts: () => Part[];
+}
+
+/** Every numbered section of LEARN.md, as a reader runs it. Each command string must appear in
+ *  its section verbatim; Ctrl-Z, fg and Ctrl-C are signals. */
+const EXPERIMENTS: Record<number, Experiment> = {
+  1: {
+    problem: () => {
+      if (!have('ss')) return 'ss (iproute2) is not installed';
+      if (otherAddress() === '') return 'no non-loopback address (hostname -I)';
+      return ipv6Loopback() ? null : 'no IPv6 loopback (::1)';
+    },
+    parts: () => {
+      const fromOutside = `npx selectchat send --host "$(hostname -I | cut -d' ' -f1)" hello`;
+      return [
+        { serve: 'npx selectchat serve --trace', steps: [{ run: "ss -ltnp 'sport = :7070'" }, { run: fromOutside }] },
+        { serve: 'npx selectchat serve --trace --host 0.0.0.0', steps: [{ run: "ss -ltnp 'sport = :7070'" }, { run: fromOutside }] },
+        { serve: 'npx selectchat serve --trace --host ::1', steps: [{ run: 'npx selectchat send --host ::1 hello' }, { run: 'npx selectchat send hello' }] },
+      ];
+    },
+  },
+  2: {
+    problem: () => (have('ss') ? null : 'ss (iproute2) is not installed'),
+    parts: () => [{
+      serve: 'npx selectchat serve --trace',
+      steps: [
+        { run: "printf 'hello\\n' | npx selectchat connect --nick ann" },
+        { signal: 'SIGSTOP' },
+        { run: 'npx selectchat send hello' },
+        { run: "ss -ltn 'sport = :7070'" },
+        { run: "ss -tn '( sport = :7070 or dport = :7070 )'" },
+        { signal: 'SIGCONT' },
+        { waitFor: /EOF, the peer closed$/m },
+      ],
+    }],
+  },
+  3: {
+    parts: () => [{
+      serve: 'npx selectchat serve --trace --mode echo',
+      steps: [{ run: 'npx selectchat send --no-newline --hold 1000 abc' }, { run: 'npx selectchat send --no-newline --hold 1000 --reset abc' }],
+    }],
+  },
+  4: {
+    parts: () => [{ serve: 'npx selectchat serve --trace --mode echo --idle-timeout 2', steps: [{ run: 'npx selectchat send --hold 3000 hi' }] }],
+  },
+  5: {
+    parts: () => {
+      const flood = { run: 'npx selectchat send --fill 60000 --repeat 200 --hold 1000' };
+      return [
+        { serve: 'npx selectchat serve --trace --mode echo --max-queue 33554432', steps: [flood] },
+        { serve: 'npx selectchat serve --trace --mode echo', steps: [flood] },
+      ];
+    },
+  },
+  6: {
+    parts: () => [{
+      serve: 'npx selectchat serve --trace --mode echo',
+      steps: [
+        { run: "npx selectchat send --read 'one\\ntwo'" },
+        // The same with netcat, where it is the OpenBSD one the guide shows.
+        ...(openbsdNetcat() ? [{ run: "printf 'one\\ntwo\\n' | nc -N 127.0.0.1 7070" }] : []),
+      ],
+    }],
+  },
+  7: {
+    parts: () => [{
+      serve: 'npx selectchat serve --trace --mode echo --max-line 150000',
+      steps: [
+        { run: 'npx selectchat send --fill 3000 --chunk 1024 --delay 50 --read | wc -c' },
+        { run: 'npx selectchat send --fill 100000 --read | wc -c' },
+        { run: 'npx selectchat send --fill 200000 --read' },
+      ],
+    }],
+  },
+  8: {
+    parts: () => [{
+      serve: 'npx selectchat serve --trace --mode echo',
+      steps: [{ run: "npx selectchat send --chunk 1 --delay 50 --read '€'" }, { run: "npx selectchat send --read 'caf\\xC3'" }],
+    }],
+  },
+  9: {
+    problem: () => (openFdLimit() < FDS_NEEDED ? `the fd soft limit is ${openFdLimit()}; this experiment needs ${FDS_NEEDED} (ulimit -n)` : null),
+    parts: () => [{
+      serve: 'npx selectchat serve --trace --mode echo --max-clients 2000 2> trace.log',
+      steps: [
+        { run: 'npx selectchat send --connections 1100 --hold 1000 --read | sort | uniq -c' },
+        { run: 'grep -m1 refused trace.log' },
+        { run: "grep -o 'select(nfds=[0-9]*' trace.log | sort -t= -k2 -n | tail -1" },
+      ],
+    }],
+  },
+  10: {
+    parts: () => [{
+      serve: 'npx selectchat serve --trace',
+      steps: [
+        { run: 'sleep 2 | npx selectchat connect --nick ann', background: true },
+        { waitFor: /^fd \d+ readable: recv \d+ bytes → 1 line, 0 bytes kept$/m },
+        { settle: true },
+        { signal: 'SIGINT' },
+        { exited: true },
+      ],
+    }],
+  },
+  11: {
+    problem: straceProblem,
+    parts: () => [
+      {
+        serve: `${STRACE} -o select.strace node dist/cli/main.js serve --mode echo`,
+        steps: [
+          { run: 'npx selectchat send --read hello' },
+          { settle: true },
+          { signal: 'SIGINT' },
+          { exited: true },
+          { run: 'grep pselect6 select.strace' },
+        ],
+      },
+      {
+        serve: `${STRACE} -o libuv.strace node dist/cli/main.js serve --mode echo --engine libuv`,
+        steps: [
+          { run: 'npx selectchat send --read hello' },
+          { settle: true },
+          { signal: 'SIGINT' },
+          { exited: true },
+          { run: "grep epoll_pwait libuv.strace | grep -v ' 0, NULL'" },
+        ],
+      },
+      { serve: null, steps: [{ run: 'build/Release/selectchat-selectcost --idle 0,10,100,500,1000' }] },
+    ],
+  },
+};
+
+const guide = readGuide();
+
+describe('LEARN.md', () => {
+  it('has exactly the experiments this test runs, each marking at least one expected line', ({ expect }) => {
+    expect([...guide.keys()].sort((a, b) => a - b)).toEqual(Object.keys(EXPERIMENTS).map(Number));
+    for (const section of guide.values()) {
+      expect(section.expectations.length, `section ${section.number} marks no expected line`).toBeGreaterThan(0);
+    }
+  });
+
+  it('quotes, in each experiment, every command this test runs and a line matching every marker', ({ expect }) => {
+    for (const [number, experiment] of Object.entries(EXPERIMENTS)) {
+      const section = guide.get(Number(number))!;
+      for (const part of experiment.parts()) {
+        for (const command of [part.serve, ...part.steps.map((step) => ('run' in step ? step.run : null))]) {
+          if (command !== null) expect(section.text, `section ${number} does not quote: ${command}`).toContain(command);
+        }
+      }
+      for (const { pattern } of section.expectations) {
+        expect(section.text, `section ${number}: no pasted line matches ${pattern}`).toMatch(pattern);
+      }
+    }
+  });
+});
+
+describe.concurrent('LEARN.md experiments, run for real', () => {
+  afterAll(killExperimentLeftovers);
+
+  for (const [number, section] of guide) {
+    const experiment = EXPERIMENTS[number];
+    if (experiment === undefined) continue;
+    it(`${number}. ${section.title}`, async ({ expect, skip }) => {
+      const problem = experiment.problem?.() ?? null;
+      skip(problem !== null, problem ?? '');
+      const cwd = mkdtempSync(join(tmpdir(), `selectchat-learn-${number}-`));
+      try {
+        const printed: Printed = { trace: '', output: '' };
+        for (const part of experiment.parts()) {
+          const { trace, output } = await runPart(part, cwd);
+          printed.trace += trace;
+          printed.output += output;
+        }
+        for (const { stream, pattern } of section.expectations) {
+          expect(printed[stream], `${stream} of experiment ${number} has no line matching ${pattern}`).toMatch(pattern);
+        }
+      } finally {
+        rmSync(cwd, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+// The guide's commands use the package bin; make sure it is what the reader gets.
+describe('the guide\'s entry point', () => {
+  it('`npx selectchat --help` lists send', ({ expect, skip }) => {
+    skip(!have('npx'), 'npx is not installed');
+    const help = execFileSync('npx', ['--no-install', 'selectchat', '--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    expect(help).toMatch(/^ {2}send {7}/m);
+  });
+});
