@@ -28,6 +28,8 @@ class PtyClient {
     delete env.NO_COLOR;
     delete env.NODE_DISABLE_COLORS;
     delete env.FORCE_COLOR;
+    // Node turns colours off when CI is set (tty.getColorDepth), as CI runs this suite.
+    delete env.CI;
     this.pty = spawnPty(process.execPath, [CLI, 'connect', ...args], { name: 'xterm-256color', cols: columns, rows: ROWS, env });
     this.pty.onData((data) => {
       this.raw += data;
