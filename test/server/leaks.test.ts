@@ -51,6 +51,17 @@ describe.each(ENGINES)('no leaks (engine %s)', (engine) => {
       client.destroyWithReset();
     });
 
+    // Reset connections may still wait in the kernel's accept queue, where they are not fds yet:
+    // wait until a newcomer is alone in the room, so every one of them was accepted and closed.
+    const deadline = Date.now() + 10_000;
+    let alone = false;
+    while (!alone && Date.now() < deadline) {
+      const probe = await LineClient.connect(server.host, server.port);
+      alone = / 1 user online;/.test(await probe.nextLine());
+      probe.destroyWithReset();
+      if (!alone) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(alone).toBe(true);
     expect(await server.settleFdCount(baseline)).toBe(baseline);
     // The server still serves.
     const a = await LineClient.connect(server.host, server.port);
