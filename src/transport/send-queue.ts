@@ -55,11 +55,12 @@ export class SendQueue {
     if (this.data !== null && this.data.length > KEEP_BYTES) this.data = null;
   }
 
-  /** Makes room for `extra` more bytes: slides the unsent bytes to the front, or grows. */
+  /** Makes room for `extra` more bytes: slides the unsent bytes to the front when the sent part
+   *  before them is at least as large (so each byte is moved O(1) times overall), else grows. */
   private makeRoom(extra: number): Buffer {
     const used = this.end - this.start;
     const old = this.data;
-    if (old !== null && used + extra <= old.length) {
+    if (old !== null && used + extra <= old.length && this.start >= used) {
       old.copyWithin(0, this.start, this.end);
     } else {
       let capacity = old?.length ?? INITIAL_BYTES;
