@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { LoadgenReport } from '../../src/bench/run-loadgen.js';
 
 const LOADGEN = fileURLToPath(new URL('../../build/Release/selectchat-loadgen', import.meta.url));
 const run = promisify(execFile);
@@ -15,25 +16,6 @@ const PIECE_GAP_MS = 1;
 /** Generator windows: short, the test counts lines, not speed. */
 const WINDOW = ['--warmup', '0.2', '--duration', '0.5'];
 
-/** The generator's report fields this suite checks. */
-interface Report {
-  workload: string;
-  connections: number;
-  senders: number;
-  depth: number;
-  size: number;
-  idle: number;
-  duration_s: number;
-  messages: number;
-  messages_per_s: number;
-  deliveries: number;
-  deliveries_per_s: number;
-  latency_us: { p50: number; p90: number; p99: number; max: number; count: number };
-  cpu_user_s: number;
-  cpu_sys_s: number;
-  errors: number;
-  ok: boolean;
-}
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -95,11 +77,11 @@ function flush(client: Client): void {
 }
 
 /** Runs the generator and parses its one JSON line. */
-async function loadgen(args: string[]): Promise<Report> {
+async function loadgen(args: string[]): Promise<LoadgenReport> {
   const { stdout } = await run(LOADGEN, ['--host', '127.0.0.1', ...args, ...WINDOW], { timeout: 15_000 });
   const lines = stdout.trim().split('\n');
   expect(lines).toHaveLength(1);
-  return JSON.parse(lines[0] as string) as Report;
+  return JSON.parse(lines[0] as string) as LoadgenReport;
 }
 
 describe('selectchat-loadgen', () => {

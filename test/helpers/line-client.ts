@@ -228,3 +228,14 @@ export function destroyAllClients(): void {
   for (const client of live) client.socket.destroy();
   live.clear();
 }
+
+/** n members joined in order, each having seen every later one join: a settled chat room. */
+export async function joinRoom(host: string, port: number, n: number): Promise<LineClient[]> {
+  const clients: LineClient[] = [];
+  for (let i = 1; i <= n; i++) {
+    const client = await LineClient.join(host, port);
+    for (const earlier of clients) await earlier.expectLine(`* guest-${i} joined`);
+    clients.push(client);
+  }
+  return clients;
+}

@@ -1,6 +1,8 @@
 // Loopback sockets for the addon's tests, made through the addon, every fd closed exactly once.
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { constants, native, READABLE, WRITABLE } from '../../src/binding/native.js';
 import { systemError } from '../../src/binding/sys-error.js';
+import { openFdCount } from './fds.js';
 
 /** Longest a test waits for an event loopback delivers in microseconds: a bound, never a sleep. */
 export const WAIT_LIMIT_MS = 2_000;
@@ -111,4 +113,19 @@ export function receive(fd: number, length: number, timeoutMs = WAIT_LIMIT_MS): 
     }
   }
   return buffer.subarray(0, filled);
+}
+
+/** The fds a test file opens: each test's are closed after it, and the file must end with as
+ *  many fds open in this process as it started with. */
+export function trackFdsOfThisFile(): OpenFds {
+  const fds = new OpenFds();
+  let fdsAtStart = 0;
+  beforeAll(() => {
+    fdsAtStart = openFdCount();
+  });
+  afterEach(() => fds.closeAll());
+  afterAll(() => {
+    expect(openFdCount()).toBe(fdsAtStart);
+  });
+  return fds;
 }

@@ -2,14 +2,13 @@
 import { openSync } from 'node:fs';
 import { constants as os } from 'node:os';
 import { getSystemErrorName } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { constants, isSystemError, native, READABLE } from '../../src/binding/native.js';
 import { systemError } from '../../src/binding/sys-error.js';
-import { openFdCount } from '../helpers/fds.js';
 import {
   connectPair,
   listenOn,
-  OpenFds,
+  trackFdsOfThisFile,
   receive,
   tcpSocket,
   waitFor,
@@ -20,15 +19,7 @@ import {
 type Untyped = Record<string, (...args: unknown[]) => unknown>;
 const untyped = native as unknown as Untyped;
 
-const fds = new OpenFds();
-let fdsAtStart = 0;
-beforeAll(() => {
-  fdsAtStart = openFdCount();
-});
-afterEach(() => fds.closeAll());
-afterAll(() => {
-  expect(openFdCount()).toBe(fdsAtStart);
-});
+const fds = trackFdsOfThisFile();
 
 /** Calls fn and returns what it threw; fails the test if it returned. */
 function thrownBy(fn: () => unknown): unknown {

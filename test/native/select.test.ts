@@ -1,7 +1,7 @@
 // select() through the addon's Selector: what puts an fd in the read, write and exception sets.
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   constants,
   EXCEPTION,
@@ -10,11 +10,11 @@ import {
   READABLE,
   WRITABLE,
 } from '../../src/binding/native.js';
-import { openFdCount, openFdLimit } from '../helpers/fds.js';
+import { openFdLimit } from '../helpers/fds.js';
 import {
   connectPair,
   listenOn,
-  OpenFds,
+  trackFdsOfThisFile,
   receive,
   WAIT_LIMIT_MS,
   waitFor,
@@ -33,15 +33,7 @@ const SHORT_TIMEOUT_FLOOR_MS = 45;
 /** The fewest open fds the FD_SETSIZE test needs: FD_SETSIZE plus some already open. */
 const FDS_NEEDED_ABOVE_SETSIZE = 1100;
 
-const fds = new OpenFds();
-let fdsAtStart = 0;
-beforeAll(() => {
-  fdsAtStart = openFdCount();
-});
-afterEach(() => fds.closeAll());
-afterAll(() => {
-  expect(openFdCount()).toBe(fdsAtStart);
-});
+const fds = trackFdsOfThisFile();
 
 /** A connection with a small send buffer at the client and a small receive buffer at the server. */
 function smallBufferConnection(): Connection {

@@ -1,25 +1,17 @@
 // The addon's socket calls on real loopback connections: bytes, addresses, connect, close.
 import { networkInterfaces, constants as os } from 'node:os';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { constants, native, READABLE, WRITABLE } from '../../src/binding/native.js';
 import { systemError } from '../../src/binding/sys-error.js';
 import { openFdCount } from '../helpers/fds.js';
-import { connectPair, listenOn, OpenFds, receive, tcpSocket, waitFor } from '../helpers/sockets.js';
+import { connectPair, listenOn, receive, tcpSocket, trackFdsOfThisFile, waitFor } from '../helpers/sockets.js';
 
 /** Connect/accept/close rounds in the fd-leak check: enough to show a leak of one fd per round. */
 const LEAK_CHECK_CYCLES = 200;
 /** A byte recv() must leave alone wherever it does not write. */
 const UNTOUCHED = 0xaa;
 
-const fds = new OpenFds();
-let fdsAtStart = 0;
-beforeAll(() => {
-  fdsAtStart = openFdCount();
-});
-afterEach(() => fds.closeAll());
-afterAll(() => {
-  expect(openFdCount()).toBe(fdsAtStart);
-});
+const fds = trackFdsOfThisFile();
 
 /** Does this machine have the IPv6 loopback address? */
 function hasIpv6Loopback(): boolean {

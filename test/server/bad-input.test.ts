@@ -1,7 +1,7 @@
 // Bad input gets a clear answer and loses nothing else: long lines, invalid UTF-8, clients that die.
 import { once } from 'node:events';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { destroyAllClients, LineClient } from '../helpers/line-client.js';
+import { destroyAllClients, joinRoom, LineClient } from '../helpers/line-client.js';
 import { ENGINES, killLeftovers, spawnTracked, startServer, type ServerProcess } from '../helpers/server.js';
 
 const KIB = 1024;
@@ -25,13 +25,7 @@ describe.each(ENGINES)('bad input (engine %s)', (engine) => {
   /** A chat server with flags, and n members who have all seen each other join. */
   async function chat(n: number, flags: string[] = []): Promise<{ server: ServerProcess; clients: LineClient[] }> {
     const server = await startServer(engine, ['--mode', 'chat', ...flags]);
-    const clients: LineClient[] = [];
-    for (let i = 1; i <= n; i++) {
-      const client = await LineClient.join(server.host, server.port);
-      for (const earlier of clients) await earlier.expectLine(`* guest-${i} joined`);
-      clients.push(client);
-    }
-    return { server, clients };
+    return { server, clients: await joinRoom(server.host, server.port, n) };
   }
 
   it('a line over --max-line gets "! line too long (max N bytes)"; the connection and everyone else carry on', async () => {

@@ -1,6 +1,6 @@
 // Chat mode over real sockets: every line of the protocol, as each client sees it.
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { destroyAllClients, LineClient } from '../helpers/line-client.js';
+import { destroyAllClients, joinRoom, LineClient } from '../helpers/line-client.js';
 import { ENGINES, killLeftovers, startServer, type ServerProcess } from '../helpers/server.js';
 
 const HELP = '* commands: /nick NAME, /who, /me ACTION, /quit [REASON], /help';
@@ -22,15 +22,7 @@ describe.each(ENGINES)('chat protocol (engine %s)', (engine) => {
   const connect = (): Promise<LineClient> => LineClient.connect(server.host, server.port);
 
   /** n clients, each having seen the others join, in join order. */
-  async function room(n: number): Promise<LineClient[]> {
-    const clients: LineClient[] = [];
-    for (let i = 1; i <= n; i++) {
-      const client = await join();
-      for (const earlier of clients) await earlier.expectLine(`* guest-${i} joined`);
-      clients.push(client);
-    }
-    return clients;
-  }
+  const room = (n: number): Promise<LineClient[]> => joinRoom(server.host, server.port, n);
 
   it('prints the ready line with host, port, engine and mode', () => {
     expect(server.host).toBe('127.0.0.1');

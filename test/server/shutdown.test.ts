@@ -1,7 +1,7 @@
 // Graceful shutdown on SIGTERM/SIGINT: goodbye, flush (at most 2 s), close everything, exit 0.
 import { connect } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { destroyAllClients, LineClient } from '../helpers/line-client.js';
+import { destroyAllClients, joinRoom, LineClient } from '../helpers/line-client.js';
 import { ENGINES, killLeftovers, startServer, type ServerProcess } from '../helpers/server.js';
 
 /** How soon a signal must be handled (spec: within 0.5 s, even when idle). */
@@ -40,13 +40,7 @@ describe.each(ENGINES)('shutdown (engine %s)', (engine) => {
   /** A chat server and n members who have seen each other join. */
   async function room(n: number, flags: string[] = []): Promise<{ server: ServerProcess; clients: LineClient[] }> {
     const server = await startServer(engine, ['--mode', 'chat', ...flags]);
-    const clients: LineClient[] = [];
-    for (let i = 1; i <= n; i++) {
-      const client = await LineClient.join(server.host, server.port);
-      for (const earlier of clients) await earlier.expectLine(`* guest-${i} joined`);
-      clients.push(client);
-    }
-    return { server, clients };
+    return { server, clients: await joinRoom(server.host, server.port, n) };
   }
 
   it.each(['SIGTERM', 'SIGINT'] as const)('%s: everyone gets "* server shutting down" within 0.5 s, then EOF; exit code 0 within 1 s', async (signal) => {
