@@ -1,6 +1,6 @@
 // A server's CPU time and the machine's steal, sampled on a timer, read back at any instant.
 import { performance } from 'node:perf_hooks';
-import { machineCpuTimes, processCpuSeconds } from './proc.js';
+import { machineCpuTimes, processCpuSeconds } from '../process/proc.js';
 
 /** Time between samples: fine beside USER_HZ's 10 ms ticks, cheap for the runner. */
 export const SAMPLE_INTERVAL_MS = 50;

@@ -2,11 +2,14 @@
 import { CpuTrace } from './cpu-trace.js';
 import { loadAverage } from './machine.js';
 import { loadgenArgs, runLoadgen, type LoadgenReport } from './run-loadgen.js';
-import { ServerProcess, type ServerExit } from './run-server.js';
+import { ServerProcess, type ServerExit } from '../process/server-process.js';
+import { serverCommand } from './run-server.js';
 import type { BenchEngine, LoadScenario } from './scenarios.js';
 
 /** A generator using this much of one core may be what limits the figure. */
 export const GENERATOR_BOUND_CORES = 0.9;
+/** Server stderr kept per run, for the report of a failed run. */
+const STDERR_KEEP_BYTES = 4096;
 /** Steal above this share of the machine's CPU time makes a figure suspect. */
 export const HIGH_STEAL_PCT = 5;
 
@@ -52,7 +55,8 @@ export async function measureLoad(scenario: LoadScenario, engine: BenchEngine, r
   };
   let server: ServerProcess;
   try {
-    server = await ServerProcess.start(engine, scenario.mode);
+    const { command, args } = serverCommand(engine, scenario.mode);
+    server = await ServerProcess.start(command, args, { stderrKeepBytes: STDERR_KEEP_BYTES });
   } catch (error) {
     result.failure = (error as Error).message;
     result.flags.push('failed');

@@ -1,13 +1,9 @@
 // What the figures were measured on: the machine, the software versions, and how busy it was.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { FD_SETSIZE } from '../binding/native.js';
-import { machineCpuTimes, stealPercent, type CpuTimes } from './proc.js';
-
-/** The package root: dist/bench and src/bench are both two levels below it. */
-export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { PACKAGE_ROOT, packageVersion } from '../package.js';
+import { machineCpuTimes, stealPercent, type CpuTimes } from '../process/proc.js';
 
 /** The machine and software, recorded once per bench run. */
 export interface Machine {
@@ -56,11 +52,6 @@ export class StealMeter {
   percent(): number {
     return stealPercent(this.from, machineCpuTimes());
   }
-}
-
-/** package.json's version. */
-function packageVersion(): string {
-  return String(JSON.parse(readFileSync(`${PACKAGE_ROOT}package.json`, 'utf8')).version);
 }
 
 /** HEAD and whether the work tree differs from it; nulls outside a git checkout. */

@@ -1,7 +1,8 @@
 // Memory per connection: a server's RSS with MEMORY_CONNECTIONS idle clients minus its RSS with none.
 import { connect, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ServerProcess } from './run-server.js';
+import { ServerProcess } from '../process/server-process.js';
+import { serverCommand } from './run-server.js';
 import { MEMORY_CONNECTIONS, type BenchEngine } from './scenarios.js';
 
 /** Connections being opened at once. */
@@ -37,7 +38,8 @@ export async function measureMemory(engine: BenchEngine, run: number): Promise<M
   let server: ServerProcess | null = null;
   const sockets: Socket[] = [];
   try {
-    server = await ServerProcess.start(engine, 'echo');
+    const { command, args } = serverCommand(engine, 'echo');
+    server = await ServerProcess.start(command, args);
     await delay(SETTLE_MS);
     result.rssBeforeBytes = server.memory()?.rssBytes ?? null;
     for (let opened = 0; opened < MEMORY_CONNECTIONS; opened += CONNECT_CONCURRENCY) {

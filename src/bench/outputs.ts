@@ -1,10 +1,12 @@
 // The results folder: results.json, report.md and chart.svg, and the copy published for the README.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../cli/options.js';
 import { renderChart } from './chart.js';
 import { markdownReport } from './report.js';
 import { RESULTS_SCHEMA, type BenchResults } from './results.js';
+
+/** results.json is missing or was written by an incompatible version. */
+export class ResultsFileError extends Error {}
 
 export const RESULTS_FILE = 'results.json';
 export const REPORT_FILE = 'report.md';
@@ -22,9 +24,9 @@ export async function writeOutputs(dir: string, results: BenchResults): Promise<
 /** Reads dir/results.json written by an earlier bench. */
 export function readResults(dir: string): BenchResults {
   const file = join(dir, RESULTS_FILE);
-  if (!existsSync(file)) throw new UsageError(`--from: no ${file}`);
+  if (!existsSync(file)) throw new ResultsFileError(`no ${file}`);
   const results = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
-  if (results.schema !== RESULTS_SCHEMA) throw new UsageError(`--from: ${file} has schema ${results.schema}, not ${RESULTS_SCHEMA}`);
+  if (results.schema !== RESULTS_SCHEMA) throw new ResultsFileError(`${file} has schema ${results.schema}, not ${RESULTS_SCHEMA}`);
   return results;
 }
 

@@ -1,10 +1,10 @@
 // The load generator (build/Release/selectchat-loadgen) as a child: arguments in, its JSON out.
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { BIN_DIR } from './run-server.js';
+import { BUILD_DIR } from '../package.js';
 import { LINE_BYTES, type LoadScenario } from './scenarios.js';
 
-export const LOADGEN = `${BIN_DIR}selectchat-loadgen`;
+export const LOADGEN = `${BUILD_DIR}selectchat-loadgen`;
 
 /** Beyond warmup + duration: setup, the chat settle, the generator's own 10 s hard limit. */
 const LOADGEN_SLACK_MS = 15_000;

@@ -2,12 +2,12 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { BIN_DIR } from './run-server.js';
+import { BUILD_DIR } from '../package.js';
 
 const execFileAsync = promisify(execFile);
 
 /** The C program and the addon's twin of it (a separate Node process, so its fds start low). */
-const C_SELECTCOST = `${BIN_DIR}selectchat-selectcost`;
+const C_SELECTCOST = `${BUILD_DIR}selectchat-selectcost`;
 const ADDON_SELECTCOST = fileURLToPath(new URL('./select-cost-worker.js', import.meta.url));
 
 /** Longest one curve may take beyond its time budget. */

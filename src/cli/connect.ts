@@ -10,7 +10,7 @@ import { encodeLine } from '../framing/line-encoder.js';
 import { SelectLoop } from '../loop/select-loop.js';
 import { NICK_PATTERN } from '../room/protocol.js';
 import type { Engine } from '../transport/server.js';
-import { DEFAULT_HOST, formatEndpoint, resolveHost } from './host.js';
+import { DEFAULT_HOST, DEFAULT_PORT, formatEndpoint, resolveHost } from '../transport/endpoint.js';
 import { UsageError, choiceFlag, integerFlag, parseFlags } from './options.js';
 
 /** Scripted mode: quiet time after the end of stdin before /quit (ms). */
@@ -19,7 +19,7 @@ const DEFAULT_LINGER_MS = 200;
 export const CONNECT_USAGE = `usage: selectchat connect [options]
 
   --host ADDR            server address (default ${DEFAULT_HOST})
-  --port N               server port (default 7070)
+  --port N               server port (default ${DEFAULT_PORT})
   --nick NAME            sends "/nick NAME" once connected
   --engine select|libuv  the client's event loop: the project's select() loop (default)
                          or Node's net module
@@ -52,7 +52,7 @@ export async function connect(argv: string[]): Promise<number> {
     process.stdout.write(CONNECT_USAGE);
     return 0;
   }
-  const port = integerFlag('port', values.port, 7070, 1, 65535);
+  const port = integerFlag('port', values.port, DEFAULT_PORT, 1, 65535);
   const maxLineBytes = integerFlag('max-line', values['max-line'], DEFAULT_MAX_LINE_BYTES, 1, 1 << 30);
   const lingerMs = integerFlag('linger', values.linger, DEFAULT_LINGER_MS, 0, 3_600_000);
   const engine: Engine = choiceFlag('engine', values.engine, ['select', 'libuv'], 'select');

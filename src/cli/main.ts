@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The selectchat command line: parses the subcommand and hands over to its module.
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../package.js';
 import { connect } from './connect.js';
 import { UsageError } from './options.js';
 import { send } from './send.js';
@@ -19,12 +19,6 @@ options:
   -v, --version  print the version
 `;
 
-/** The package version, read from package.json next to dist/. */
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  return String(pkg.version);
-}
-
 /** Runs one subcommand and returns its exit code. */
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -37,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case '-v':
     case '--version':
-      process.stdout.write(`${version()}\n`);
+      process.stdout.write(`${packageVersion()}\n`);
       return 0;
     case 'serve':
       return serve(rest);
@@ -47,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
       return send(rest);
     case 'bench':
       // Loaded on demand: the bench pulls in vega, which `serve` must not pay for.
-      return (await import('../bench/bench.js')).bench(rest);
+      return (await import('./bench.js')).bench(rest);
     default:
       throw new UsageError(`unknown command '${command}'\n${USAGE}`);
   }

@@ -2,7 +2,7 @@
 // opens many connections, holds them without reading, closes with FIN or RST. See LEARN.md.
 import { QUIET_BEFORE_FIN_MS, runPeers, type PeerPlan } from '../peer/raw-peer.js';
 import { decodeEscapes } from './escapes.js';
-import { DEFAULT_HOST, resolveHost } from './host.js';
+import { DEFAULT_HOST, DEFAULT_PORT, resolveHost } from '../transport/endpoint.js';
 import { UsageError, integerFlag, parseFlags } from './options.js';
 
 /** Most bytes one connection may be asked to send (TEXT or --fill, times --repeat). */
@@ -17,7 +17,7 @@ frames nothing. TEXT words are joined by spaces; escapes \\n \\r \\t \\\\ and \\
 byte, so invalid UTF-8 can be sent) are decoded; a newline is appended.
 
   --host ADDR        server address (default ${DEFAULT_HOST})
-  --port N           server port (default 7070)
+  --port N           server port (default ${DEFAULT_PORT})
   --fill BYTES       send a line of BYTES 'x' characters instead of TEXT
   --no-newline       do not append the newline
   --repeat N         send the text N times back to back (default 1): a flood
@@ -88,7 +88,7 @@ export async function send(argv: string[]): Promise<number> {
   process.stdout.on('error', () => (printing = false));
   const plan: PeerPlan = {
     host: await resolveHost(values.host ?? DEFAULT_HOST),
-    port: integerFlag('port', values.port, 7070, 1, 65535),
+    port: integerFlag('port', values.port, DEFAULT_PORT, 1, 65535),
     payload: once.length > 0 && repeat > 1 ? Buffer.alloc(once.length * repeat, once) : once,
     chunkBytes: integerFlag('chunk', values.chunk, 0, 1, MAX_PAYLOAD_BYTES),
     delayMs: msFlag('delay', values.delay),

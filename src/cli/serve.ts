@@ -7,14 +7,15 @@ import { DEFAULT_LIMITS, type ServerLimits } from '../transport/limits.js';
 import { NetServer } from '../transport/net-server.js';
 import { SelectServer } from '../transport/select-server.js';
 import type { ChatServer, Engine, ServerOptions } from '../transport/server.js';
-import { DEFAULT_HOST, formatEndpoint, isLoopback, resolveHost } from './host.js';
+import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, resolveHost } from '../transport/endpoint.js';
+import { formatReadyLine } from '../transport/ready-line.js';
 import { choiceFlag, integerFlag, numberFlag, parseFlags } from './options.js';
 
 export const SERVE_USAGE = `usage: selectchat serve [options]
 
   --host ADDR          address to listen on (default ${DEFAULT_HOST}: loopback only;
                        0.0.0.0 or :: exposes the server to the network)
-  --port N             port (default 7070; 0 picks a free one)
+  --port N             port (default ${DEFAULT_PORT}; 0 picks a free one)
   --mode chat|echo     chat room or echo service (default chat)
   --engine select|libuv
                        the transport: our select() loop, or Node's net module on
@@ -60,7 +61,7 @@ export async function serve(argv: string[]): Promise<number> {
   };
   const mode: ServiceMode = choiceFlag('mode', values.mode, ['chat', 'echo'], 'chat');
   const engine: Engine = choiceFlag('engine', values.engine, ['select', 'libuv'], 'select');
-  const port = integerFlag('port', values.port, 7070, 0, 65535);
+  const port = integerFlag('port', values.port, DEFAULT_PORT, 0, 65535);
   const host = await resolveHost(values.host ?? DEFAULT_HOST);
   const trace = values.trace ? (line: string) => void process.stderr.write(`${line}\n`) : null;
   const service: Service = mode === 'chat' ? new ChatRoom(limits) : new EchoService(limits);
@@ -71,7 +72,7 @@ export async function serve(argv: string[]): Promise<number> {
   if (!isLoopback(address)) {
     process.stderr.write(`selectchat: warning: listening on ${address}, reachable from other machines\n`);
   }
-  process.stdout.write(`listening on ${formatEndpoint(address, bound)} (engine ${server.engine}, mode ${mode})\n`);
+  process.stdout.write(`${formatReadyLine(address, bound, server.engine, mode)}\n`);
   await loop?.run();
   await stopped;
   return 0;

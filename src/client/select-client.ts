@@ -8,7 +8,7 @@ import { systemError } from '../binding/sys-error.js';
 import { LineDecoder } from '../framing/line-decoder.js';
 import type { SelectLoop } from '../loop/select-loop.js';
 import { SendQueue } from '../transport/send-queue.js';
-import { isIPv6 } from '../transport/server.js';
+import { isIPv6 } from '../transport/endpoint.js';
 import type { ClientHandler, ClientTransport } from './client-transport.js';
 
 /** One receive buffer for every recv(): the decoder copies only an unfinished line. */

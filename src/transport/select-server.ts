@@ -9,7 +9,8 @@ import type { CloseReason, Peer, Service, Session } from '../room/service.js';
 import { closesGracefully, errorCode, idleSweepIntervalMs, reasonForError, SERVER_FULL_FRAME } from './connection-policy.js';
 import { LISTEN_BACKLOG, SHUTDOWN_FLUSH_MS, type ServerLimits } from './limits.js';
 import { SendQueue } from './send-queue.js';
-import { isIPv6, type ChatServer, type ServerOptions } from './server.js';
+import { isIPv6 } from './endpoint.js';
+import { type ChatServer, type ServerOptions } from './server.js';
 
 /** One receive buffer for every recv(): decoders copy only what they must keep. */
 const RECEIVE_BUFFER_BYTES = 64 * 1024;

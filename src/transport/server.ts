@@ -27,8 +27,3 @@ export interface ChatServer {
    *  closes every socket. Resolves when all are closed. */
   shutdown(): Promise<void>;
 }
-
-/** The address family of a numeric host. */
-export function isIPv6(host: string): boolean {
-  return host.includes(':');
-}

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { CLI } from '../helpers/server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const SELECT_COST_WORKER = fileURLToPath(new URL('../../dist/bench/select-cost-worker.js', import.meta.url));
 const run = promisify(execFile);
 /** The whole smoke bench: two 1.5 s load runs, two memory runs, vega. */

@@ -2,13 +2,11 @@
 // plain net socket playing the other person in the room. Every wait is bounded.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { CLI, ENGINES, startServer, type ServerProcess } from '../helpers/server.js';
 
-/** The built CLI (tests run `tsc` first: `npm test`). */
-export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-
+export { CLI };
 /** The server engines under test: SELECTCHAT_ENGINES=select,libuv (the default). */
-export const SERVER_ENGINES = (process.env.SELECTCHAT_ENGINES ?? 'select,libuv').split(',');
+export const SERVER_ENGINES = ENGINES;
 export const CLIENT_ENGINES = ['select', 'libuv'];
 
 /** Longest any single wait in these tests may take: a bound, never a sleep. */
@@ -30,41 +28,9 @@ export function exited(child: ChildProcess): Promise<number | string> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal!)));
 }
 
-/** A server child process on a free port. */
-export interface ServerChild {
-  child: ChildProcess;
-  host: string;
-  port: number;
-  stop(): Promise<void>;
-}
-
-/** Starts `selectchat serve --port 0` on engine and waits for its ready line. */
-export async function startServer(engine: string, extra: string[] = []): Promise<ServerChild> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--engine', engine, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let errors = '';
-  child.stderr!.on('data', (chunk) => (errors += chunk));
-  const ready = new Promise<{ host: string; port: number }>((resolve, reject) => {
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
-      const match = /^listening on (.+):(\d+) \(engine (\w+), mode \w+\)$/m.exec(output);
-      if (match && match[3] !== engine) reject(new Error(`asked for engine ${engine}, got: ${match[0]}`));
-      else if (match) resolve({ host: match[1]!, port: Number(match[2]) });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}) before it was ready: ${errors}`)));
-  });
-  try {
-    const { host, port } = await within(ready, 'the server to be ready');
-    const stop = async (): Promise<void> => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await within(exited(child), 'the server to exit');
-    };
-    return { child, host, port, stop };
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw error;
-  }
-}
+/** A server child on a free port: the suites' one way to start a server. */
+export type ServerChild = ServerProcess;
+export { startServer };
 
 /** What a finished client printed. */
 export interface ClientRun {

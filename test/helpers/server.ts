@@ -1,50 +1,26 @@
 // The server under test as a real child process: `selectchat serve --port 0 [flags]`, started,
 // awaited on its ready line, stopped by a signal; afterEach kills whatever a test left running.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { CLI_ENTRY } from '../../src/package.js';
+import { exitOf, killAllServers, serveCommand, serversExited, ServerProcess as Server, type Exit } from '../../src/process/server-process.js';
+
+export type { Exit };
 
 /** The compiled CLI (`npm test` builds it first); SELECTCHAT_CLI points the suite at another build. */
-export const CLI = process.env.SELECTCHAT_CLI ?? fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+export const CLI = process.env.SELECTCHAT_CLI ?? CLI_ENTRY;
 
 /** The engines a suite runs against: SELECTCHAT_ENGINES=select,libuv (the default). */
 export const ENGINES = (process.env.SELECTCHAT_ENGINES ?? 'select,libuv').split(',').map((e) => e.trim()).filter(Boolean);
 
-/** Longest a server may take to print its ready line. */
-const READY_LIMIT_MS = 10_000;
 /** Longest stop() waits for an exit before it reports a failure. */
 const EXIT_LIMIT_MS = 5_000;
-/** Longest waitForStderr() waits unless told. */
-const STDERR_LIMIT_MS = 3_000;
-/** Longest settleFdCount() polls unless told. */
-const SETTLE_LIMIT_MS = 5_000;
-/** Pause between two looks at /proc/PID/fd while waiting for the count to settle. */
-const FD_POLL_MS = 20;
 
-/** `listening on HOST:PORT (engine E, mode M)`; IPv6 hosts print without brackets. */
-const READY_LINE = /^listening on (.+):(\d+) \(engine (\S+), mode (\S+)\)$/;
-
-/** Every child a test started and that has not exited yet. */
+/** Every other child a test started and that has not exited yet. */
 const running = new Set<ChildProcess>();
-// Last resort when a worker exits without its afterAll: no server outlives the suite.
+// Last resort when a worker exits without its afterAll: no child outlives the suite.
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
-
-/** How a child process ended. */
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-/** Resolves when child exits (at once if it already has). */
-function exitOf(child: ChildProcess): Promise<Exit> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  }
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
 
 /** Spawns a child tracked for killLeftovers(). */
 export function spawnTracked(command: string, args: string[]): ChildProcess {
@@ -54,62 +30,51 @@ export function spawnTracked(command: string, args: string[]): ChildProcess {
   return child;
 }
 
-/** SIGKILLs every child still running and waits for them: afterEach/afterAll of every suite. */
+/** SIGKILLs every server and child still running and waits for them: afterEach/afterAll of every suite. */
 export async function killLeftovers(): Promise<void> {
   const left = [...running];
   for (const child of left) child.kill('SIGKILL');
-  await Promise.all(left.map(exitOf));
+  killAllServers();
+  await Promise.all([...left.map(exitOf), serversExited()]);
 }
 
-/** A running server: where it listens, its pid, its stderr so far, and how to stop it. */
+/** A running server, as the suites use it: stop() fails when the server ignores the signal. */
 export class ServerProcess {
-  #stderr = '';
-  #stderrWaiters = new Set<() => void>();
-  readonly exited: Promise<Exit>;
-  host = '';
-  port = 0;
-  engine = '';
-  mode = '';
+  constructor(private readonly server: Server) {}
 
-  constructor(readonly child: ChildProcess) {
-    this.exited = exitOf(child);
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (text: string) => {
-      this.#stderr += text;
-      for (const wake of this.#stderrWaiters) wake();
-    });
+  get child(): ChildProcess {
+    return this.server.child;
   }
-
   get pid(): number {
-    return this.child.pid!;
+    return this.server.pid;
   }
-
+  get host(): string {
+    return this.server.host;
+  }
+  get port(): number {
+    return this.server.port;
+  }
+  get engine(): string {
+    return this.server.engine;
+  }
+  get mode(): string {
+    return this.server.mode;
+  }
   /** Everything the server wrote to stderr so far. */
   get stderr(): string {
-    return this.#stderr;
+    return this.server.stderr;
   }
-
-  /** Waits until stderr has a line matching pattern; returns the match. */
-  waitForStderr(pattern: RegExp, timeoutMs = STDERR_LIMIT_MS): Promise<RegExpMatchArray> {
-    const multiline = new RegExp(pattern.source, pattern.flags.replace('g', '') + (pattern.flags.includes('m') ? '' : 'm'));
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const match = this.#stderr.match(multiline);
-        if (!match) return false;
-        done();
-        resolve(match);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`no stderr line matched ${pattern} within ${timeoutMs} ms; stderr:\n${this.#stderr.slice(-4000)}`));
-      }, timeoutMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#stderrWaiters.delete(check);
-      };
-      if (!check()) this.#stderrWaiters.add(check);
-    });
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray> {
+    return this.server.waitForStderr(pattern, timeoutMs);
+  }
+  waitForExit(limitMs = EXIT_LIMIT_MS): Promise<Exit> {
+    return this.server.waitForExit(limitMs);
+  }
+  openFds(): number[] {
+    return this.server.openFds();
+  }
+  settleFdCount(expected: number, limitMs?: number): Promise<number> {
+    return this.server.settleFdCount(expected, limitMs);
   }
 
   /** Sends signal and waits for the exit; fails if the server is still up after limitMs. */
@@ -118,91 +83,23 @@ export class ServerProcess {
     return this.waitForExit(limitMs);
   }
 
-  /** Waits for the exit, at most limitMs. */
-  async waitForExit(limitMs = EXIT_LIMIT_MS): Promise<Exit> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`server pid ${this.pid} still running ${limitMs} ms later; stderr:\n${this.#stderr.slice(-4000)}`)), limitMs);
-    });
-    try {
-      return await Promise.race([this.exited, late]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** The fds the server has open, as numbers, from /proc/PID/fd. */
-  openFds(): number[] {
-    return readdirSync(`/proc/${this.pid}/fd`).map(Number);
-  }
-
-  /** Polls /proc/PID/fd until the server has `expected` fds open or limitMs passed; returns the last count. */
-  async settleFdCount(expected: number, limitMs = SETTLE_LIMIT_MS): Promise<number> {
-    const deadline = performance.now() + limitMs;
-    let count = this.openFds().length;
-    while (count !== expected && performance.now() < deadline) {
-      await delay(FD_POLL_MS);
-      count = this.openFds().length;
-    }
-    return count;
-  }
-
   /** The server's resident memory in bytes, from /proc/PID/status. */
   rssBytes(): number {
-    const line = readFileSync(`/proc/${this.pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-    return Number(line!.split(/\s+/)[1]) * 1024;
+    return this.server.memory()!.rssBytes;
   }
 }
 
-/** The argv of `selectchat serve` on engine with flags; select is the default engine. */
+/** The argv of `selectchat serve` on engine with flags. */
 export function serveArgs(engine: string, flags: string[]): string[] {
-  return [CLI, 'serve', ...(engine === 'select' ? [] : ['--engine', engine]), ...flags];
+  return serveCommand(engine, flags, CLI).args;
 }
 
 /** Starts a server on engine (port 0 unless flags say otherwise) and waits for its ready line. */
 export async function startServer(engine: string, flags: string[] = []): Promise<ServerProcess> {
   const withPort = flags.includes('--port') ? flags : ['--port', '0', ...flags];
-  const server = new ServerProcess(spawnTracked(process.execPath, serveArgs(engine, withPort)));
-  const ready = await readyLine(server);
-  const match = READY_LINE.exec(ready);
-  if (!match) throw new Error(`unexpected first line on stdout: ${JSON.stringify(ready)}`);
-  server.host = match[1]!;
-  server.port = Number(match[2]);
-  server.engine = match[3]!;
-  server.mode = match[4]!;
+  const server = new ServerProcess(await Server.start(process.execPath, serveArgs(engine, withPort)));
   if (server.engine !== engine) throw new Error(`asked for engine ${engine}, the server says ${server.engine}`);
   return server;
-}
-
-/** The first stdout line, or a failure carrying stderr when the server exits or stays silent. */
-function readyLine(server: ServerProcess): Promise<string> {
-  const stdout = server.child.stdout!;
-  stdout.setEncoding('utf8');
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const fail = (why: string): void => {
-      cleanup();
-      reject(new Error(`server never got ready (${why}); stderr:\n${server.stderr}`));
-    };
-    const timer = setTimeout(() => fail(`no ready line within ${READY_LIMIT_MS} ms`), READY_LIMIT_MS);
-    const onData = (chunk: string): void => {
-      text += chunk;
-      const end = text.indexOf('\n');
-      if (end < 0) return;
-      cleanup();
-      // Keep draining stdout so the server can never block on a full pipe.
-      stdout.resume();
-      resolve(text.slice(0, end));
-    };
-    const onExit = (code: number | null, signal: string | null): void => fail(`exited with code ${code}, signal ${signal}`);
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      stdout.off('data', onData);
-      server.child.off('exit', onExit);
-    };
-    stdout.on('data', onData);
-    server.child.once('exit', onExit);
-  });
 }
 
 /** A CLI run to completion: its exit code and output. */

@@ -1,20 +1,14 @@
-// `selectchat bench`: plans the runs, drives them with a progress bar, writes the results folder.
-import cliProgress from 'cli-progress';
-import { existsSync } from 'node:fs';
-import { UsageError, integerFlag, numberFlag, parseFlags } from '../cli/options.js';
-import { GENERATOR_BOUND_CORES, HIGH_STEAL_PCT, measureLoad, type LoadSettings } from './load-run.js';
-import { describeMachine, loadAverage, StealMeter } from './machine.js';
-import { measureMemory } from './memory.js';
-import { publish, readResults, writeOutputs } from './outputs.js';
-import { terminalReport } from './report.js';
-import { RESULTS_SCHEMA, type BenchParameters, type BenchResults } from './results.js';
-import { LOADGEN } from './run-loadgen.js';
-import { killAllServers } from './run-server.js';
+// `selectchat bench`: the command line of the benchmark — flags, presets, where results go.
+import { GENERATOR_BOUND_CORES, HIGH_STEAL_PCT } from '../bench/load-run.js';
+import { publish, readResults, ResultsFileError, writeOutputs } from '../bench/outputs.js';
+import { terminalReport } from '../bench/report.js';
+import type { BenchParameters, BenchResults } from '../bench/results.js';
+import { checkBuilt, measure } from '../bench/runner.js';
 import {
   ALL_SCENARIO_IDS, BENCH_MAX_CLIENTS, ENGINES, FULL_PRESET, LINE_BYTES, LOAD_SCENARIOS, MEMORY_CONNECTIONS, MEMORY_ID,
-  QUICK_PRESET, SELECT_COST_ID, SELECT_COST_IDLE, type BenchEngine, type Preset,
-} from './scenarios.js';
-import { measureSelectCost } from './select-cost.js';
+  QUICK_PRESET, SELECT_COST_ID, SELECT_COST_IDLE, type Preset,
+} from '../bench/scenarios.js';
+import { UsageError, integerFlag, numberFlag, parseFlags } from './options.js';
 
 /** Most runs per figure the flag accepts. */
 const MAX_RUNS = 100;
@@ -100,92 +94,6 @@ function parameters(values: ReturnType<typeof parseFlags<typeof FLAGS>>['values'
   };
 }
 
-/** The engines in run r's order: each run starts with the next one, so none is always first. */
-function rotation(engines: BenchEngine[], run: number): BenchEngine[] {
-  const shift = (run - 1) % engines.length;
-  return [...engines.slice(shift), ...engines.slice(0, shift)];
-}
-
-/** One unit of work, with the label the progress bar shows. */
-interface Step {
-  label: string;
-  run: (results: BenchResults) => Promise<void>;
-}
-
-/** Every step in order: the select() curve, memory, then each load scenario's interleaved runs. */
-function plan(p: BenchParameters): Step[] {
-  const steps: Step[] = [];
-  const settings: LoadSettings = { warmupS: p.warmupS, durationS: p.durationS };
-  for (let run = 1; run <= p.runs && p.scenarios.includes(SELECT_COST_ID); run++) {
-    steps.push({
-      label: `select-cost run ${run}`,
-      run: async (r) => void r.selectCost.push(await measureSelectCost(run, p.selectCostIdle, p.selectCostSeconds)),
-    });
-  }
-  for (let run = 1; run <= p.runs && p.scenarios.includes(MEMORY_ID); run++) {
-    for (const engine of rotation(p.engines, run)) {
-      steps.push({ label: `memory ${engine} run ${run}`, run: async (r) => void r.memory.push(await measureMemory(engine, run)) });
-    }
-  }
-  for (const scenario of p.loadScenarios) {
-    for (let run = 1; run <= p.runs; run++) {
-      for (const engine of rotation(p.engines, run)) {
-        steps.push({
-          label: `${scenario.id} ${engine} run ${run}`,
-          run: async (r) => void r.loadRuns.push(await measureLoad(scenario, engine, run, settings)),
-        });
-      }
-    }
-  }
-  return steps;
-}
-
-/** Fails early, with the fix, when the C programs were never built. */
-function checkBuilt(): void {
-  if (!existsSync(LOADGEN)) {
-    throw new Error(`${LOADGEN} is missing: build the addon and the benchmark programs with 'npm install' (or 'npx node-gyp rebuild')`);
-  }
-}
-
-/** Runs the steps with a progress bar on a terminal; a signal stops every server child first. */
-async function measure(p: BenchParameters): Promise<BenchResults> {
-  const steal = new StealMeter();
-  const results: BenchResults = {
-    schema: RESULTS_SCHEMA, startedAt: new Date().toISOString(), finishedAt: '', parameters: p,
-    machine: describeMachine(), loadAverage: { start: loadAverage(), end: loadAverage() }, stealPct: 0,
-    loadRuns: [], selectCost: [], memory: [],
-  };
-  const steps = plan(p);
-  const bar = new cliProgress.SingleBar(
-    { format: 'bench {bar} {value}/{total} | {duration_formatted} | {step}', hideCursor: true, clearOnComplete: true },
-    cliProgress.Presets.shades_classic,
-  );
-  const onSignal = (signal: NodeJS.Signals): void => {
-    bar.stop();
-    killAllServers();
-    process.stderr.write(`selectchat bench: ${signal}: stopped\n`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  bar.start(steps.length, 0, { step: steps[0]?.label ?? '' });
-  try {
-    for (const [i, step] of steps.entries()) {
-      bar.update(i, { step: step.label });
-      await step.run(results);
-    }
-    bar.update(steps.length, { step: 'done' });
-  } finally {
-    bar.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-  results.finishedAt = new Date().toISOString();
-  results.loadAverage.end = loadAverage();
-  results.stealPct = steal.percent();
-  return results;
-}
-
 /** A folder name from the start time: 2025-01-31T09-05-00Z. */
 function timestamp(): string {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
@@ -201,7 +109,7 @@ export async function bench(argv: string[]): Promise<number> {
   let results: BenchResults;
   let out: string;
   if (values.from !== undefined) {
-    results = readResults(values.from);
+    results = readResultsFlag(values.from);
     out = values.out ?? values.from;
   } else {
     const p = parameters(values);
@@ -217,4 +125,14 @@ export async function bench(argv: string[]): Promise<number> {
   }
   const failed = results.loadRuns.filter((r) => r.flags.includes('failed')).length;
   return failed > 0 ? 1 : 0;
+}
+
+/** --from DIR: a missing or foreign results.json is a usage error. */
+function readResultsFlag(dir: string): BenchResults {
+  try {
+    return readResults(dir);
+  } catch (error) {
+    if (error instanceof ResultsFileError) throw new UsageError(`--from: ${error.message}`);
+    throw error;
+  }
 }

@@ -1,0 +1,99 @@
+// The benchmark run: plans every step (interleaved engines, fresh servers), drives them with a
+// progress bar, and collects the raw results. `selectchat bench` (src/cli/bench.ts) calls it.
+import cliProgress from 'cli-progress';
+import { existsSync } from 'node:fs';
+import { killAllServers } from '../process/server-process.js';
+import { measureLoad, type LoadSettings } from './load-run.js';
+import { describeMachine, loadAverage, StealMeter } from './machine.js';
+import { measureMemory } from './memory.js';
+import { RESULTS_SCHEMA, type BenchParameters, type BenchResults } from './results.js';
+import { LOADGEN } from './run-loadgen.js';
+import { MEMORY_ID, SELECT_COST_ID, type BenchEngine } from './scenarios.js';
+import { measureSelectCost } from './select-cost.js';
+
+/** The engines in run r's order: each run starts with the next one, so none is always first. */
+function rotation(engines: BenchEngine[], run: number): BenchEngine[] {
+  const shift = (run - 1) % engines.length;
+  return [...engines.slice(shift), ...engines.slice(0, shift)];
+}
+
+/** One unit of work, with the label the progress bar shows. */
+interface Step {
+  label: string;
+  run: (results: BenchResults) => Promise<void>;
+}
+
+/** Every step in order: the select() curve, memory, then each load scenario's interleaved runs. */
+function plan(p: BenchParameters): Step[] {
+  const steps: Step[] = [];
+  const settings: LoadSettings = { warmupS: p.warmupS, durationS: p.durationS };
+  for (let run = 1; run <= p.runs && p.scenarios.includes(SELECT_COST_ID); run++) {
+    steps.push({
+      label: `select-cost run ${run}`,
+      run: async (r) => void r.selectCost.push(await measureSelectCost(run, p.selectCostIdle, p.selectCostSeconds)),
+    });
+  }
+  for (let run = 1; run <= p.runs && p.scenarios.includes(MEMORY_ID); run++) {
+    for (const engine of rotation(p.engines, run)) {
+      steps.push({ label: `memory ${engine} run ${run}`, run: async (r) => void r.memory.push(await measureMemory(engine, run)) });
+    }
+  }
+  for (const scenario of p.loadScenarios) {
+    for (let run = 1; run <= p.runs; run++) {
+      for (const engine of rotation(p.engines, run)) {
+        steps.push({
+          label: `${scenario.id} ${engine} run ${run}`,
+          run: async (r) => void r.loadRuns.push(await measureLoad(scenario, engine, run, settings)),
+        });
+      }
+    }
+  }
+  return steps;
+}
+
+/** Fails early, with the fix, when the C programs were never built. */
+export function checkBuilt(): void {
+  if (!existsSync(LOADGEN)) {
+    throw new Error(`${LOADGEN} is missing: build the addon and the benchmark programs with 'npm install' (or 'npx node-gyp rebuild')`);
+  }
+}
+
+/** Runs the steps with a progress bar on a terminal; a signal stops every server child first. */
+export async function measure(p: BenchParameters): Promise<BenchResults> {
+  const steal = new StealMeter();
+  const results: BenchResults = {
+    schema: RESULTS_SCHEMA, startedAt: new Date().toISOString(), finishedAt: '', parameters: p,
+    machine: describeMachine(), loadAverage: { start: loadAverage(), end: loadAverage() }, stealPct: 0,
+    loadRuns: [], selectCost: [], memory: [],
+  };
+  const steps = plan(p);
+  const bar = new cliProgress.SingleBar(
+    { format: 'bench {bar} {value}/{total} | {duration_formatted} | {step}', hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+  const onSignal = (signal: NodeJS.Signals): void => {
+    bar.stop();
+    killAllServers();
+    process.stderr.write(`selectchat bench: ${signal}: stopped\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  bar.start(steps.length, 0, { step: steps[0]?.label ?? '' });
+  try {
+    for (const [i, step] of steps.entries()) {
+      bar.update(i, { step: step.label });
+      await step.run(results);
+    }
+    bar.update(steps.length, { step: 'done' });
+  } finally {
+    bar.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  results.finishedAt = new Date().toISOString();
+  results.loadAverage.end = loadAverage();
+  results.stealPct = steal.percent();
+  return results;
+}
+
