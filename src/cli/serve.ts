@@ -1,5 +1,6 @@
 // `selectchat serve`: runs the chat or echo service on the chosen transport until a signal.
 import { SelectLoop } from '../loop/select-loop.js';
+import { TextTrace } from '../trace/text-trace.js';
 import { ChatRoom } from '../room/chat-room.js';
 import { EchoService } from '../room/echo-service.js';
 import type { Service, ServiceMode } from '../room/service.js';
@@ -63,7 +64,7 @@ export async function serve(argv: string[]): Promise<number> {
   const engine: Engine = choiceFlag('engine', values.engine, ['select', 'libuv'], 'select');
   const port = integerFlag('port', values.port, DEFAULT_PORT, 0, 65535);
   const host = await resolveHost(values.host ?? DEFAULT_HOST);
-  const trace = values.trace ? (line: string) => void process.stderr.write(`${line}\n`) : null;
+  const trace = values.trace ? new TextTrace((line) => void process.stderr.write(`${line}\n`)) : null;
   const service: Service = mode === 'chat' ? new ChatRoom(limits) : new EchoService(limits);
 
   const { server, loop } = await createServer(engine, { host, port, service, limits, trace });

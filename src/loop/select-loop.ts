@@ -1,10 +1,8 @@
 // SelectLoop: an event loop on select(), in the spirit of Redis' ae.c and libuv's uv_run,
 // that lives inside Node's own process without starving it.
 import { EXCEPTION, FD_SETSIZE, READABLE, WRITABLE, native } from '../binding/native.js';
+import type { TraceSink, YieldReason } from '../trace/events.js';
 import { TimerHeap, type Timer } from './timer-heap.js';
-
-/** Receives one trace line (no newline); null turns tracing off at no cost. */
-export type Tracer = (line: string) => void;
 
 /** Called with the events (READABLE | WRITABLE | EXCEPTION) an fd is ready for. */
 export type IoCallback = (events: number) => void;
@@ -26,11 +24,6 @@ function yieldToNode(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Formats a set of fds the way the trace prints them: {3,7,12}. */
-function formatSet(fds: number[]): string {
-  return `{${fds.join(',')}}`;
-}
-
 export class SelectLoop {
   private readonly selector = new native.Selector();
   private readonly watchers: (Watcher | undefined)[] = new Array(FD_SETSIZE).fill(undefined);
@@ -47,7 +40,7 @@ export class SelectLoop {
   /** Set by requestRound(): the next select() only polls, so round hooks run soon. */
   private roundRequested = false;
 
-  constructor(private readonly trace: Tracer | null = null) {}
+  constructor(private readonly trace: TraceSink | null = null) {}
 
   /** The loop's monotonic clock, in ms. */
   now(): number {
@@ -128,10 +121,11 @@ export class SelectLoop {
   async run(): Promise<void> {
     this.running = true;
     this.selector.add(this.nodeFd, READABLE);
-    this.trace?.(`fd ${this.nodeFd} is Node's own event loop (libuv's epoll fd): readable = Node has work`);
+    this.trace?.event({ kind: 'node-fd', fd: this.nodeFd });
     // Node adds I/O started by top-level code to its epoll set at its next poll phase.
-    await this.yieldNow();
-    await this.yieldNow();
+    await yieldToNode();
+    await yieldToNode();
+    this.lastYield = this.now();
     let busy = false;
     try {
       while (this.running) {
@@ -139,21 +133,26 @@ export class SelectLoop {
         const started = this.trace ? this.traceBefore(timeout) : 0;
         const count = this.selector.wait(timeout, this.ready);
         if (count < 0) {
-          this.trace?.('  → interrupted by a signal (EINTR): yield to Node so its handler runs');
+          this.trace?.event({ kind: 'eintr' });
           busy = false;
-          await this.yieldNow();
+          await this.yieldNow('signal');
           continue;
         }
         if (this.trace) this.traceAfter(count, started);
         busy = this.dispatch(count);
-        this.timers.runDue(this.now());
+        const fired = this.timers.runDue(this.now());
+        if (fired > 0) this.trace?.event({ kind: 'timers', fired });
         for (const hook of this.roundHooks) hook();
         // The hooks just did what was requested during this round.
         this.roundRequested = false;
         // Yield when Node has I/O, when select() timed out (nothing to do anyway), and at least
         // every NODE_YIELD_INTERVAL_MS under load: ~2 µs each, so never once per round.
-        if (this.nodeReady || count === 0 || this.now() - this.lastYield >= NODE_YIELD_INTERVAL_MS) {
-          await this.yieldNow();
+        const why: YieldReason | null = this.nodeReady ? 'node'
+          : count === 0 ? 'timeout'
+          : this.now() - this.lastYield >= NODE_YIELD_INTERVAL_MS ? 'interval'
+          : null;
+        if (why !== null) {
+          await this.yieldNow(why);
         } else if (busy) {
           // Cheap: runs the promise callbacks our handlers queued, without a turn of Node's loop.
           await null;
@@ -204,7 +203,8 @@ export class SelectLoop {
     return timeout;
   }
 
-  private async yieldNow(): Promise<void> {
+  private async yieldNow(why: YieldReason): Promise<void> {
+    this.trace?.event({ kind: 'yield', why });
     await yieldToNode();
     this.lastYield = this.now();
   }
@@ -219,8 +219,7 @@ export class SelectLoop {
       if (interest & READABLE) read.push(fd);
       if (interest & WRITABLE) write.push(fd);
     }
-    const shown = timeout < 0 ? 'none' : `${timeout.toFixed(timeout >= 10 ? 0 : 1)} ms`;
-    this.trace!(`select(nfds=${maxFd + 1}, read=${formatSet(read)}, write=${formatSet(write)}, timeout=${shown})`);
+    this.trace!.event({ kind: 'wait', call: { backend: 'select', nfds: maxFd + 1, read, write, timeoutMs: timeout } });
     return this.now();
   }
 
@@ -234,8 +233,6 @@ export class SelectLoop {
       if (events & READABLE) read.push(fd);
       if (events & WRITABLE) write.push(fd);
     }
-    const blocked = (this.now() - started).toFixed(3);
-    const answer = count === 0 ? 'timed out, nothing ready' : `${count} ready: read=${formatSet(read)}, write=${formatSet(write)}`;
-    this.trace!(`  → after ${blocked} ms, ${answer}`);
+    this.trace!.event({ kind: 'woke', result: { backend: 'select', read, write }, count, blockedMs: this.now() - started });
   }
 }

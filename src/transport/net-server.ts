@@ -114,9 +114,8 @@ export class NetServer implements ChatServer {
     this.trace = options.trace;
     const address = listener.address() as net.AddressInfo;
     this.address = { address: address.address, port: address.port, family: address.family === 'IPv6' ? 'IPv6' : 'IPv4' };
-    this.trace?.(`libuv's epoll loop runs inside Node and cannot be traced from JavaScript; ` +
-      `see it with: strace -f -e trace=epoll_wait,epoll_pwait -p ${process.pid}`);
-    this.trace?.(`fd ${fdOf(listener as unknown as net.Socket)} is the listening socket on ${address.address}:${address.port}`);
+    this.trace?.event({ kind: 'libuv-loop', pid: process.pid });
+    this.trace?.event({ kind: 'listening', fd: fdOf(listener as unknown as net.Socket), address: address.address, port: address.port });
     listener.on('connection', (socket) => this.admit(socket));
     // An accept error libuv passes on (EMFILE after its reserve-fd trick failed) must not crash the server.
     listener.on('error', (error) => process.stderr.write(`selectchat: accept ${errorCode(error)}: ${error.message}\n`));
@@ -130,7 +129,7 @@ export class NetServer implements ChatServer {
 
   shutdown(): Promise<void> {
     if (this.stopping) return this.stopping;
-    this.trace?.(`shutdown: close the listening socket, say goodbye, flush for at most ${SHUTDOWN_FLUSH_MS} ms`);
+    this.trace?.event({ kind: 'shutdown', flushMs: SHUTDOWN_FLUSH_MS });
     // server.close() stops accepting now and calls back once every socket it accepted has closed.
     this.stopping = new Promise((resolve) => this.listener.close(() => resolve()));
     if (this.idleSweep) clearInterval(this.idleSweep);
@@ -162,7 +161,7 @@ export class NetServer implements ChatServer {
     const fd = this.trace ? fdOf(socket) : -1;
     const remote = this.trace ? `${socket.remoteAddress}:${socket.remotePort}` : '';
     if (this.open.size >= this.limits.maxClients) {
-      this.trace?.(`accepted fd ${fd} from ${remote}: refused (--max-clients ${this.limits.maxClients} reached): "${SERVER_FULL}"`);
+      this.trace?.event({ kind: 'refuse', fd, remote, why: 'max-clients', limit: this.limits.maxClients, said: SERVER_FULL });
       // One best-effort line, then close; a client already gone only makes the write fail.
       socket.on('error', () => {});
       socket.resume();
@@ -171,7 +170,7 @@ export class NetServer implements ChatServer {
     }
     const conn = new Connection(this, socket, fd, this.limits.maxLineBytes, performance.now());
     this.open.add(conn);
-    this.trace?.(`accepted fd ${fd} from ${remote}`);
+    this.trace?.event({ kind: 'accept', fd, remote });
     socket.on('data', (chunk: Buffer) => this.read(conn, chunk));
     socket.on('end', () => this.peerEnded(conn));
     socket.on('error', (error) => this.failed(conn, error));
@@ -185,7 +184,7 @@ export class NetServer implements ChatServer {
     if (conn.state !== 'open') return;
     if (this.idleSweep) conn.lastActive = performance.now();
     const frames = conn.decoder.push(chunk, 0, chunk.length, conn.session);
-    this.trace?.(`fd ${conn.fd} read ${chunk.length} bytes → ${frames} ${frames === 1 ? 'line' : 'lines'}, ${conn.decoder.pendingBytes} bytes kept`);
+    this.trace?.event({ kind: 'data', fd: conn.fd, bytes: chunk.length, lines: frames, kept: conn.decoder.pendingBytes });
   }
 
   /** End of the event-loop turn: write each connection's frames once, then drop a reader whose
@@ -199,7 +198,7 @@ export class NetServer implements ChatServer {
       // While write() says the socket is full, frames wait here for 'drain'.
       if (!conn.blocked) this.flush(conn, 'turn end');
       if (conn.unsentBytes > this.limits.maxQueueBytes) {
-        this.trace?.(`fd ${conn.fd}: ${conn.unsentBytes} bytes unsent > --max-queue ${this.limits.maxQueueBytes}: too slow`);
+        this.trace?.event({ kind: 'too-slow', fd: conn.fd, unsent: conn.unsentBytes, rule: 'hard', limit: this.limits.maxQueueBytes });
         this.close(conn, 'too slow');
       }
     }
@@ -220,8 +219,7 @@ export class NetServer implements ChatServer {
       frames.length = 0;
       conn.queuedBytes = 0;
       conn.blocked = !ok;
-      this.trace?.(`fd ${conn.fd} ${why}: wrote ${bytes} bytes (${count} ${count === 1 ? 'frame' : 'frames'}), ` +
-        `${libuvQueuedBytes(socket)} left in libuv's write queue${ok ? '' : `; write() returned false, waiting for 'drain'`}`);
+      this.trace?.event({ kind: 'write', fd: conn.fd, why, bytes, frames: count, libuvQueued: libuvQueuedBytes(socket), full: !ok });
     }
     // end() lets Node finish the queued writes, then sends FIN; 'finish' then closes the connection.
     if (conn.state === 'ending' && !socket.writableEnded) socket.end();
@@ -236,7 +234,7 @@ export class NetServer implements ChatServer {
   /** The peer sent FIN. An ending connection is finishing its output and closes by itself. */
   private peerEnded(conn: Connection): void {
     if (conn.state !== 'open') return;
-    this.trace?.(`fd ${conn.fd} EOF, the peer closed`);
+    this.trace?.event({ kind: 'data-end', fd: conn.fd, queued: 0 });
     this.close(conn, 'closed');
   }
 
@@ -249,7 +247,7 @@ export class NetServer implements ChatServer {
   /** A socket call failed: ECONNRESET/EPIPE is routine, anything else closes it too. */
   private failed(conn: Connection, error: Error): void {
     const code = errorCode(error);
-    this.trace?.(`fd ${conn.fd} ${code}`);
+    this.trace?.event({ kind: 'error', fd: conn.fd, code });
     this.close(conn, reasonForError(code));
   }
 
@@ -268,7 +266,7 @@ export class NetServer implements ChatServer {
     if (!closesGracefully(reason) || socket.writableLength > 0 || socket.writableFinished) socket.destroy();
     else if (!socket.writableEnded) socket.end();
     const dropped = conn.decoder.finish();
-    this.trace?.(`fd ${conn.fd} closed (${reason})${dropped > 0 ? `, ${dropped} bytes of an unfinished line dropped` : ''}`);
+    this.trace?.event({ kind: 'closed', fd: conn.fd, reason, dropped });
     conn.session.closed(reason);
   }
 

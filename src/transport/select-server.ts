@@ -3,7 +3,8 @@
 // written once per loop round.
 import { READABLE, WRITABLE, constants, isSystemError, native, type SocketAddress } from '../binding/native.js';
 import { LineDecoder } from '../framing/line-decoder.js';
-import { SelectLoop, type Timer, type Tracer } from '../loop/select-loop.js';
+import { SelectLoop, type Timer } from '../loop/select-loop.js';
+import type { TraceSink } from '../trace/events.js';
 import { SERVER_FULL } from '../room/protocol.js';
 import type { CloseReason, Peer, Service, Session } from '../room/service.js';
 import { closesGracefully, errorCode, idleSweepIntervalMs, reasonForError, SERVER_FULL_FRAME } from './connection-policy.js';
@@ -27,11 +28,6 @@ const MAX_DRAIN_READS = 4;
 const { EAGAIN } = constants;
 
 type State = 'open' | 'ending' | 'closed';
-
-/** "1 byte", "2 bytes": for trace lines. */
-function count(n: number, unit: string): string {
-  return `${n} ${unit}${n === 1 ? '' : 's'}`;
-}
 
 /** One client connection: its fd, receive decoder, send queue and session. */
 class Connection implements Peer {
@@ -73,7 +69,7 @@ export class SelectServer implements ChatServer {
   private readonly loop: SelectLoop;
   private readonly service: Service;
   private readonly limits: ServerLimits;
-  private readonly trace: Tracer | null;
+  private readonly trace: TraceSink | null;
   private readonly receiveBuffer = Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES);
   private readonly open = new Set<Connection>();
   /** Connections with output queued this round, flushed at the round's end. */
@@ -90,7 +86,7 @@ export class SelectServer implements ChatServer {
     this.trace = options.trace;
     this.listenFd = this.listen(options.host, options.port);
     this.address = native.getsockname(this.listenFd);
-    this.trace?.(`fd ${this.listenFd} is the listening socket on ${this.address.address}:${this.address.port}`);
+    this.trace?.event({ kind: 'listening', fd: this.listenFd, address: this.address.address, port: this.address.port });
     loop.watch(this.listenFd, () => this.acceptAll(), READABLE);
     loop.onRoundEnd(() => this.endRound());
     const idleMs = this.limits.idleTimeoutMs;
@@ -104,7 +100,7 @@ export class SelectServer implements ChatServer {
   shutdown(): Promise<void> {
     if (this.stopping) return this.stopping;
     this.stopping = new Promise((resolve) => (this.allClosed = resolve));
-    this.trace?.(`shutdown: close the listening socket, say goodbye, flush for at most ${SHUTDOWN_FLUSH_MS} ms`);
+    this.trace?.event({ kind: 'shutdown', flushMs: SHUTDOWN_FLUSH_MS });
     this.loop.unwatch(this.listenFd);
     native.close(this.listenFd);
     this.listenFd = -1;
@@ -177,8 +173,8 @@ export class SelectServer implements ChatServer {
   /** A new connection: serve it, or refuse it when full or when select() could not watch it. */
   private admit(fd: number, remote: string): void {
     if (!SelectLoop.canWatch(fd) || this.open.size >= this.limits.maxClients) {
-      const why = SelectLoop.canWatch(fd) ? `--max-clients ${this.limits.maxClients} reached` : `fd ${fd} >= FD_SETSIZE, select() cannot watch it`;
-      this.trace?.(`accepted fd ${fd} from ${remote}: refused (${why}): "${SERVER_FULL}"`);
+      const why = SelectLoop.canWatch(fd) ? 'max-clients' : 'fd-setsize';
+      this.trace?.event({ kind: 'refuse', fd, remote, why, limit: this.limits.maxClients, said: SERVER_FULL });
       // One best-effort write, never select(): this fd must never reach FD_SET.
       try {
         native.send(fd, SERVER_FULL_FRAME, 0, SERVER_FULL_FRAME.length);
@@ -192,7 +188,7 @@ export class SelectServer implements ChatServer {
     native.setsockopt(fd, constants.IPPROTO_TCP, constants.TCP_NODELAY, 1);
     const conn = new Connection(this, fd, remote, this.limits.maxLineBytes, this.loop.now());
     this.open.add(conn);
-    this.trace?.(`accepted fd ${fd} from ${remote}`);
+    this.trace?.event({ kind: 'accept', fd, remote });
     this.loop.watch(fd, (events) => this.onEvents(conn, events), READABLE);
     conn.session = this.service.open(conn);
   }
@@ -214,17 +210,17 @@ export class SelectServer implements ChatServer {
         return;
       }
       if (n === -EAGAIN) {
-        this.trace?.(`fd ${conn.fd} readable: recv → EAGAIN, nothing to read`);
+        this.trace?.event({ kind: 'recv-eagain', fd: conn.fd });
         return;
       }
       if (n === 0) {
-        this.trace?.(`fd ${conn.fd} readable: recv → 0 bytes: EOF, the peer closed`);
+        this.trace?.event({ kind: 'recv-eof', fd: conn.fd, queued: 0 });
         this.close(conn, 'closed');
         return;
       }
       if (this.idleSweep) conn.lastActive = this.loop.now();
       const frames = conn.decoder.push(buffer, 0, n, conn.session);
-      this.trace?.(`fd ${conn.fd} readable: recv ${count(n, 'byte')} → ${count(frames, 'line')}, ${count(conn.decoder.pendingBytes, 'byte')} kept`);
+      this.trace?.event({ kind: 'recv', fd: conn.fd, bytes: n, lines: frames, kept: conn.decoder.pendingBytes });
       // A short read emptied the kernel's buffer: skip the recv() that would say EAGAIN.
       if (n < buffer.length) return;
     }
@@ -242,7 +238,7 @@ export class SelectServer implements ChatServer {
         this.failed(conn, error);
         return;
       }
-      this.trace?.(`fd ${conn.fd} ${why}: sent ${n} of ${before} queued`);
+      this.trace?.event({ kind: 'send', fd: conn.fd, why, sent: n, queued: before });
     }
     const interest = this.loop.interest(conn.fd);
     if (!queue.empty) {
@@ -266,7 +262,7 @@ export class SelectServer implements ChatServer {
       if (!(this.loop.interest(conn.fd) & WRITABLE)) this.flush(conn, 'round end');
       // (A connection the flush closed has an empty queue.)
       if (conn.queue.bytes > this.limits.maxQueueBytes) {
-        this.trace?.(`fd ${conn.fd}: ${conn.queue.bytes} bytes unsent > --max-queue ${this.limits.maxQueueBytes}: too slow`);
+        this.trace?.event({ kind: 'too-slow', fd: conn.fd, unsent: conn.queue.bytes, rule: 'hard', limit: this.limits.maxQueueBytes });
         this.close(conn, 'too slow');
       }
     }
@@ -276,7 +272,7 @@ export class SelectServer implements ChatServer {
   /** A system call on conn failed: ECONNRESET (RST) is routine, anything else closes it too. */
   private failed(conn: Connection, error: unknown): void {
     const code = errorCode(error);
-    this.trace?.(`fd ${conn.fd} ${code}`);
+    this.trace?.event({ kind: 'error', fd: conn.fd, code });
     this.close(conn, reasonForError(code));
   }
 
@@ -291,7 +287,7 @@ export class SelectServer implements ChatServer {
     native.close(conn.fd);
     conn.queue.clear();
     const dropped = conn.decoder.finish();
-    this.trace?.(`fd ${conn.fd} closed (${reason})${dropped > 0 ? `, ${dropped} bytes of an unfinished line dropped` : ''}`);
+    this.trace?.event({ kind: 'closed', fd: conn.fd, reason, dropped });
     conn.session.closed(reason);
     this.checkAllClosed();
   }

@@ -1,6 +1,6 @@
 // What every transport offers the CLI: the same options in, the same server out.
 import type { SocketAddress } from '../binding/native.js';
-import type { Tracer } from '../loop/select-loop.js';
+import type { TraceSink } from '../trace/events.js';
 import type { Service } from '../room/service.js';
 import type { ServerLimits } from './limits.js';
 
@@ -13,8 +13,8 @@ export interface ServerOptions {
   port: number;
   service: Service;
   limits: ServerLimits;
-  /** Where --trace lines go; null when tracing is off. */
-  trace: Tracer | null;
+  /** Where trace events go (--trace); null when tracing is off. */
+  trace: TraceSink | null;
 }
 
 export interface ChatServer {
