@@ -4,13 +4,12 @@ import { clearScreenDown, createInterface, cursorTo, moveCursor, type Interface 
 import { styleText } from 'node:util';
 import type { FrameError } from '../framing/line-decoder.js';
 import { encodeLine } from '../framing/line-encoder.js';
+import { printable } from './printable.js';
 import { QUIT_WAIT_MS, incomingLimit, isQuit, lossMessage, type ClientTransport, type Terminal } from './client-transport.js';
 
 const PROMPT = '> ';
 /** Lines kept for the arrow keys. */
 const HISTORY_LINES = 1000;
-/** C0 controls but tab, DEL and C1 controls: a peer's text must not drive our terminal. */
-const CONTROL_CHARACTERS = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
 
 export interface InteractiveOptions {
   /** Longest line sent; longer ones are refused locally. */
@@ -19,18 +18,15 @@ export interface InteractiveOptions {
   greeting: string;
 }
 
-/** Controls shown as caret notation (ESC → ^[), so they are visible and inert. */
-function printable(text: string): string {
-  return text.replace(CONTROL_CHARACTERS, (c) => {
-    const code = c.charCodeAt(0);
-    return code < 0x20 ? `^${String.fromCharCode(code + 0x40)}` : code === 0x7f ? '^?' : '\uFFFD';
-  });
-}
+/** A member's action (/me) as the server sends it: `[ann] *waves*`. */
+const ACTION = /^\[[^\]]+\] \*.*\*$/;
 
-/** Events dimmed, errors red, messages plain; styleText drops colour when NO_COLOR asks it to. */
+/** Server events dimmed, errors red, actions italic, messages plain; styleText drops colour and
+ *  style when NO_COLOR asks it to, and the text alone still tells them apart. */
 function styled(text: string): string {
   if (text.startsWith('* ')) return styleText('dim', text);
   if (text.startsWith('! ')) return styleText('red', text);
+  if (ACTION.test(text)) return styleText('italic', text);
   return text;
 }
 

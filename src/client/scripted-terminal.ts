@@ -11,6 +11,7 @@ import {
   type ClientTransport,
   type Terminal,
 } from './client-transport.js';
+import { printable } from './printable.js';
 
 /** Unsent bytes past which stdin is paused until the socket drains: memory stays bounded. */
 const INPUT_HIGH_WATER_BYTES = 1024 * 1024;
@@ -30,6 +31,8 @@ export class ScriptedTerminal implements Terminal {
   /** Splits stdin into lines with the protocol's own rules (CRLF, UTF-8, the length limit). */
   private readonly input: LineDecoder;
   private readonly inputSink: LineSink;
+  /** stdout is a terminal (stdin is not): print what arrives with its controls made inert. */
+  private readonly onTerminal = process.stdout.isTTY === true;
   private inputLines = 0;
   private inputEnded = false;
   private quitting = false;
@@ -53,9 +56,10 @@ export class ScriptedTerminal implements Terminal {
     process.stdin.on('end', () => this.inputEnd());
   }
 
-  /** A line from the server: to stdout as it is. */
+  /** A line from the server: to stdout as it is, unless stdout is a terminal that its control
+   *  characters could drive. */
   line(text: string): void {
-    process.stdout.write(`${text}\n`);
+    process.stdout.write(`${this.onTerminal ? printable(text) : text}\n`);
     this.lingerTimer?.refresh();
   }
 

@@ -70,6 +70,8 @@ export class ChatRoom implements Service {
   /** One complete line from a member: a message, or a command if it starts with '/'. */
   handle(member: Member, text: string): void {
     if (text.length === 0) return;
+    // Refused whole, not cleaned: a line shown differently from what was typed could still mislead.
+    if (line.CONTROL_CHARACTERS.test(text)) return this.reply(member, line.CONTROL_CHARACTERS_REFUSED);
     if (text.charCodeAt(0) !== 0x2f /* '/' */) {
       this.broadcast(member, line.message(member.nick, text));
       return;
@@ -99,17 +101,18 @@ export class ChatRoom implements Service {
     member.peer.send(this.rejections.frameFor(code));
   }
 
-  /** The member's connection is gone: tell the others, unless the member already said /quit. */
+  /** The member's session is over (its input ended or its connection failed): it leaves,
+   *  unless /quit already took it out. */
   leave(member: Member, reason: CloseReason): void {
-    if (!this.members.delete(member)) return;
-    this.byNick.delete(member.nick.toLowerCase());
-    if (!member.gone && !this.shuttingDown) this.broadcast(member, line.left(member.nick, reason));
-    member.gone = true;
+    if (member.gone) return;
+    this.remove(member);
+    if (!this.shuttingDown) this.broadcast(member, line.left(member.nick, reason));
   }
 
   private rename(member: Member, nick: string): void {
     if (!line.NICK_PATTERN.test(nick)) return this.reply(member, line.INVALID_NICK);
     const key = nick.toLowerCase();
+    if (line.RESERVED_NICKS.has(key)) return this.reply(member, line.NICK_RESERVED);
     const holder = this.byNick.get(key);
     if (holder !== undefined && holder !== member) return this.reply(member, line.NICK_TAKEN);
     if (nick === member.nick) return;
@@ -121,10 +124,18 @@ export class ChatRoom implements Service {
     for (const m of this.members) m.peer.send(frame);
   }
 
+  /** Leaves at once — the nick and the place in /who are free before the connection has even
+   *  flushed — then asks the transport to flush and close. */
   private quit(member: Member, reason: string): void {
+    this.remove(member);
     this.broadcast(member, line.left(member.nick, reason === '' ? 'quit' : `quit: ${reason}`));
-    member.gone = true;
     member.peer.end();
+  }
+
+  private remove(member: Member): void {
+    member.gone = true;
+    this.members.delete(member);
+    this.byNick.delete(member.nick.toLowerCase());
   }
 
   /** Encodes text once and queues the same bytes for every member but `from`. */

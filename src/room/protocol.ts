@@ -3,6 +3,13 @@
 /** Nicks: 1–24 of A-Z a-z 0-9 _ -, unique ignoring case. */
 export const NICK_PATTERN = /^[A-Za-z0-9_-]{1,24}$/;
 
+/** Nicks that would read as the server speaking: `[server] shutting down`. Lower case. */
+export const RESERVED_NICKS: ReadonlySet<string> = new Set(['server', 'selectchat']);
+
+/** What no chat line may carry to another member's terminal: C0 controls but TAB (CR, ESC, BEL…),
+ *  DEL, C1 controls, and the bidi overrides and isolates that reorder what a terminal shows. */
+export const CONTROL_CHARACTERS = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+
 export const HELP = '* commands: /nick NAME, /who, /me ACTION, /quit [REASON], /help';
 export const SHUTTING_DOWN = '* server shutting down';
 
@@ -12,7 +19,9 @@ export const welcome = (nick: string, online: number): string =>
 export const joined = (nick: string): string => `* ${nick} joined`;
 export const left = (nick: string, reason: string): string => `* ${nick} left (${reason})`;
 export const renamed = (from: string, to: string): string => `* ${from} is now ${to}`;
-export const action = (nick: string, text: string): string => `* ${nick} ${text}`;
+/** An action (/me) is a member's words like a message, so it can never read as a server event:
+ *  every line a member causes starts with `[NICK] `, every server event with `* `. */
+export const action = (nick: string, text: string): string => `[${nick}] *${text}*`;
 export const users = (nicks: string[]): string => `* users: ${nicks.join(', ')}`;
 export const message = (nick: string, text: string): string => `[${nick}] ${text}`;
 
@@ -21,6 +30,8 @@ export const lineTooLong = (maxBytes: number): string => `! line too long (max $
 export const INVALID_UTF8 = '! invalid UTF-8, line dropped';
 export const NICK_TAKEN = '! nick taken';
 export const INVALID_NICK = '! invalid nick';
+export const NICK_RESERVED = '! nick reserved';
+export const CONTROL_CHARACTERS_REFUSED = '! control characters are not allowed, line dropped';
 export const ME_USAGE = '! usage: /me ACTION';
 export const SERVER_FULL = '! server full';
 export const unknownCommand = (command: string): string => `! unknown command ${command} (try /help)`;

@@ -1,5 +1,6 @@
 // `selectchat connect` in interactive mode, driven through a real pseudo-terminal (node-pty):
 // what the person at the keyboard sees, read off a screen model rather than the raw bytes.
+import { createServer, type AddressInfo } from 'node:net';
 import { spawn as spawnPty, type IPty } from 'node-pty';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, CLIENT_ENGINES, Peer, SERVER_ENGINES, WAIT_MS, startServer, within, type ServerChild } from './chat-processes.js';
@@ -75,9 +76,64 @@ class PtyClient {
   }
 }
 
+/** A shell command on a pty, its raw output collected: for a client whose stdout alone is a terminal. */
+class PtyShell {
+  raw = '';
+  readonly exit: Promise<number>;
+  private readonly pty: IPty;
+
+  constructor(command: string) {
+    this.pty = spawnPty('/bin/sh', ['-c', command], { name: 'xterm-256color', cols: COLUMNS, rows: ROWS, env: process.env });
+    this.pty.onData((data) => void (this.raw += data));
+    this.exit = new Promise((resolve) => this.pty.onExit(({ exitCode }) => resolve(exitCode)));
+  }
+
+  kill(): void {
+    try {
+      this.pty.kill('SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A hostile server on a free port: greets, then sends lines a real server would refuse to relay. */
+async function hostileServer(lines: string[]): Promise<number> {
+  const server = createServer((socket) => {
+    socket.on('error', () => {});
+    socket.end(`* welcome bob, 1 users online; /help for commands\n${lines.map((line) => `${line}\n`).join('')}`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  return (server.address() as AddressInfo).port;
+}
+
+describe.each(CLIENT_ENGINES)('client engine %s, a hostile server', (clientEngine) => {
+  const evil = `[mallory] evil ${ESC}[2J\x07 text \u202egnp.exe`;
+
+  it('interactive: control characters and bidi overrides are shown inert, never obeyed', async () => {
+    const port = await hostileServer([evil]);
+    const bob = new PtyClient(['--port', String(port), '--engine', clientEngine]);
+    cleanups.push(() => bob.kill());
+    await bob.until((s) => s.text().some((row) => row.includes('[mallory] evil ^[[2J^G text <U+202E>gnp.exe')), 'the line, made inert');
+    expect(bob.raw).not.toContain(`${ESC}[2J`);
+    expect(bob.raw).not.toContain('\u202e');
+  });
+
+  it('scripted with stdout on a terminal (stdin a pipe): the same line is made inert too', async () => {
+    const port = await hostileServer([evil]);
+    // The shell's pipe gives the client a pipe for stdin while stdout stays the pty.
+    const shell = new PtyShell(`printf '' | '${process.execPath}' '${CLI}' connect --port ${port} --engine ${clientEngine}`);
+    cleanups.push(() => shell.kill());
+    expect(await within(shell.exit, 'the client to exit')).toBe(1);
+    expect(shell.raw).toContain('[mallory] evil ^[[2J^G text <U+202E>gnp.exe');
+    expect(shell.raw).not.toContain(`${ESC}[2J`);
+  });
 });
 
 describe.each(SERVER_ENGINES)('server engine %s', (serverEngine) => {
@@ -143,8 +199,13 @@ describe.each(SERVER_ENGINES)('server engine %s', (serverEngine) => {
       bob.type(`${CTRL_U}/nick !!\r`);
       await bob.until((s) => s.text().includes('! invalid nick'), "the server's error");
       expect(bob.raw).toContain(`${ESC}[31m! invalid nick${ESC}[39m`);
+      // The server refuses a line with control characters; bob never sees it.
       alice.send(`evil ${ESC}[2J\x07 text`);
-      await bob.until((s) => s.text().includes('[alice] evil ^[[2J^G text'), 'control characters shown, not obeyed');
+      await alice.waitFor((line) => line === '! control characters are not allowed, line dropped', 'the refusal');
+      alice.send('/me waves');
+      await bob.until((s) => s.text().includes('[alice] *waves*'), 'the action');
+      expect(bob.raw).toContain(`${ESC}[3m[alice] *waves*${ESC}[23m`);
+      expect(bob.raw).not.toContain('evil');
       bob.type('/quit\r');
       expect(await within(bob.exit, 'bob to exit after /quit')).toBe(0);
       await alice.waitFor((line) => line === '* bob left (quit)', 'bob to leave');

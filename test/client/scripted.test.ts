@@ -34,7 +34,7 @@ describe.each(SERVER_ENGINES)('server engine %s', (serverEngine) => {
       cleanups.push(() => client.kill('SIGKILL'));
       const run = finished(client);
       client.stdin!.write('hello, alice\n/me waves\n');
-      await alice.waitFor((line) => line === '* bob waves');
+      await alice.waitFor((line) => line === '[bob] *waves*');
       alice.send('hi bob');
       await printed(client, '[alice] hi bob\n');
       client.stdin!.end();
@@ -51,7 +51,7 @@ describe.each(SERVER_ENGINES)('server engine %s', (serverEngine) => {
         expect.stringMatching(/^\* guest-\d+ joined$/),
         expect.stringMatching(/^\* guest-\d+ is now bob$/),
         '[bob] hello, alice',
-        '* bob waves',
+        '[bob] *waves*',
         '* bob left (quit)',
       ]);
     });

@@ -93,7 +93,7 @@ describe.each(ENGINES)('framing over the wire (engine %s)', (engine) => {
       await a.send('first\nsecond\n/me third\n');
       await b.expectLine('[guest-1] first');
       await b.expectLine('[guest-1] second');
-      await b.expectLine('* guest-1 third');
+      await b.expectLine('[guest-1] *third*');
     });
 
     it('a multibyte message ("héllo 🌍 wörld") written one byte per send arrives intact', async () => {

@@ -123,11 +123,52 @@ describe.each(ENGINES)('chat protocol (engine %s)', (engine) => {
     await b!.expectLine('* users: bob, guest-3');
   });
 
-  it('/me ACTION shows "* NICK ACTION" to everyone else', async () => {
+  it('/me ACTION shows "[NICK] *ACTION*" to everyone else', async () => {
     const [a, b] = await room(2);
     await a!.send('/me waves at everyone\n');
-    await b!.expectLine('* guest-1 waves at everyone');
+    await b!.expectLine('[guest-1] *waves at everyone*');
     await a!.expectNoLine();
+  });
+
+  it.each([
+    ['the shutdown notice', ['/nick servr', '/me shutting down'], '* servr shutting down'],
+    ['a rename', ['/nick carl', '/me is now bob'], '* carl is now bob'],
+    ['a welcome', ['/nick welcome', '/me bob, 5 users online; /help for commands'], '* welcome bob, 5 users online; /help for commands'],
+    ['a leave', ['/nick bob', '/me left (quit)'], '* bob left (quit)'],
+  ])('no member can forge a server event: /me cannot fake %s', async (_, lines, forged) => {
+    const [a, b] = await room(2);
+    await a!.send(`${lines.join('\n')}\n`);
+    // Everything b sees up to the action: the rename event, then the action in a member's form.
+    const before = await b!.skipUntil(/^\[[\w-]+\] \*.*\*$/);
+    expect(before).toEqual([expect.stringMatching(/^\* guest-1 is now \w+$/)]);
+    expect(before).not.toContain(forged);
+    await b!.expectNoLine();
+  });
+
+  it.each(['server', 'SERVER', 'selectchat'])('/nick %s is reserved: "! nick reserved"', async (nick) => {
+    const [a, b] = await room(2);
+    await a!.send(`/nick ${nick}\n`);
+    await a!.expectLine('! nick reserved');
+    await b!.expectNoLine();
+  });
+
+  it.each([
+    ['a carriage return that would rewrite the line', 'hi\r* alice left (quit)'],
+    ['an ESC sequence (window title)', 'x\x1b]0;pwned\x07'],
+    ['a bell', 'ding\x07'],
+    ['DEL', 'a\x7fb'],
+    ['a C1 control (NEL)', 'a\u0085b'],
+    ['a bidi override (RLO)', 'abc\u202edef'],
+    ['a bidi isolate (LRI)', 'abc\u2066def'],
+  ])('a line with %s is refused with "! control characters are not allowed, line dropped"; nobody sees it', async (_, text) => {
+    const [a, b] = await room(2);
+    await a!.send(`${text}\n`);
+    await a!.expectLine('! control characters are not allowed, line dropped');
+    await a!.send(`/me ${text}\n/quit ${text}\n`);
+    await a!.expectLine('! control characters are not allowed, line dropped');
+    await a!.expectLine('! control characters are not allowed, line dropped');
+    await a!.send('clean\tline\n');
+    await b!.expectLine('[guest-1] clean\tline');
   });
 
   it('/me with nothing after it answers "! usage: /me ACTION" to the sender only', async () => {
@@ -169,6 +210,19 @@ describe.each(ENGINES)('chat protocol (engine %s)', (engine) => {
     await b!.expectLine('* ann left (quit: gone fishing)');
     await a!.expectLine('* guest-1 is now ann');
     await a!.ended();
+  });
+
+  it('/quit leaves at once: the nick is free and /who no longer lists it, even if the quitter never reads', async () => {
+    const [a, b] = await room(2);
+    await a!.send('/nick quitter\n');
+    await b!.expectLine('* guest-1 is now quitter');
+    a!.stopReading();
+    await a!.send('/quit\n');
+    await b!.expectLine('* quitter left (quit)');
+    await b!.send('/who\n');
+    await b!.expectLine('* users: guest-2');
+    await b!.send('/nick quitter\n');
+    await b!.expectLine('* guest-2 is now quitter');
   });
 
   it('lines after /quit in the same write are ignored', async () => {
