@@ -4,13 +4,25 @@ import { TextTrace } from '../trace/text-trace.js';
 import { ChatRoom } from '../room/chat-room.js';
 import { EchoService } from '../room/echo-service.js';
 import type { Service, ServiceMode } from '../room/service.js';
-import { DEFAULT_LIMITS, type ServerLimits } from '../transport/limits.js';
+import { DEFAULT_LIMITS, MIN_IDLE_TIMEOUT_MS, type ServerLimits } from '../transport/limits.js';
 import { NetServer } from '../transport/net-server.js';
 import { SelectServer } from '../transport/select-server.js';
 import type { ChatServer, Engine, ServerOptions } from '../transport/server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, resolveHost } from '../transport/endpoint.js';
 import { formatReadyLine } from '../transport/ready-line.js';
-import { choiceFlag, integerFlag, numberFlag, parseFlags } from './options.js';
+import { UsageError, choiceFlag, integerFlag, numberFlag, parseFlags } from './options.js';
+
+/** The shortest --soft-seconds: the sweep that enforces it runs every quarter of it. */
+const MIN_SOFT_SECONDS = 0.1;
+
+/** A duration in seconds, at least min; 0 too where it means "off". */
+function secondsFlag(name: string, value: string | undefined, fallback: number, min: number, zeroIsOff: boolean): number {
+  const seconds = numberFlag(name, value, fallback);
+  if (seconds < min && !(zeroIsOff && seconds === 0)) {
+    throw new UsageError(`--${name} must be ${zeroIsOff ? '0 (off) or ' : ''}at least ${min} seconds, got '${value}'`);
+  }
+  return seconds;
+}
 
 export const SERVE_USAGE = `usage: selectchat serve [options]
 
@@ -24,11 +36,17 @@ export const SERVE_USAGE = `usage: selectchat serve [options]
   --trace              print every select() round (select engine) and every
                        connection action to stderr
   --max-line BYTES     longest accepted line (default ${DEFAULT_LIMITS.maxLineBytes})
-  --max-queue BYTES    unsent output per client before it is dropped as too slow
-                       (default ${DEFAULT_LIMITS.maxQueueBytes})
+  --max-queue BYTES    hard cap: unsent output per client (after a write attempt)
+                       before it is dropped as too slow (default ${DEFAULT_LIMITS.maxQueueBytes}); a client's
+                       lines are not read while the output they produced waits above
+                       half of it (backpressure)
+  --soft-queue BYTES   soft cap: output others sent a client may stay above this for
+                       at most --soft-seconds (default ${DEFAULT_LIMITS.softQueueBytes})
+  --soft-seconds SECS  how long a client may stay over --soft-queue, or take none of its
+                       output at all, before it is dropped as too slow (default ${DEFAULT_LIMITS.softSeconds})
   --max-clients N      connections at once (default ${DEFAULT_LIMITS.maxClients}; the select
                        engine can never watch fds >= FD_SETSIZE whatever this says)
-  --idle-timeout SECS  drop clients silent this long (default 0: never)
+  --idle-timeout SECS  drop clients silent this long (default 0: never; at least 0.1)
 
 Prints "listening on HOST:PORT (engine ENGINE, mode MODE)" when ready.
 SIGINT/SIGTERM: says goodbye, flushes for at most 2 s, exits 0.
@@ -42,6 +60,8 @@ const FLAGS = {
   trace: { type: 'boolean' },
   'max-line': { type: 'string' },
   'max-queue': { type: 'string' },
+  'soft-queue': { type: 'string' },
+  'soft-seconds': { type: 'string' },
   'max-clients': { type: 'string' },
   'idle-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -57,8 +77,10 @@ export async function serve(argv: string[]): Promise<number> {
   const limits: ServerLimits = {
     maxLineBytes: integerFlag('max-line', values['max-line'], DEFAULT_LIMITS.maxLineBytes, 1, 1 << 30),
     maxQueueBytes: integerFlag('max-queue', values['max-queue'], DEFAULT_LIMITS.maxQueueBytes, 1, 2 ** 40),
+    softQueueBytes: integerFlag('soft-queue', values['soft-queue'], DEFAULT_LIMITS.softQueueBytes, 0, 2 ** 40),
+    softSeconds: secondsFlag('soft-seconds', values['soft-seconds'], DEFAULT_LIMITS.softSeconds, MIN_SOFT_SECONDS, false),
     maxClients: integerFlag('max-clients', values['max-clients'], DEFAULT_LIMITS.maxClients, 1, 1 << 24),
-    idleTimeoutMs: numberFlag('idle-timeout', values['idle-timeout'], 0) * 1000,
+    idleTimeoutMs: secondsFlag('idle-timeout', values['idle-timeout'], 0, MIN_IDLE_TIMEOUT_MS / 1000, true) * 1000,
   };
   const mode: ServiceMode = choiceFlag('mode', values.mode, ['chat', 'echo'], 'chat');
   const engine: Engine = choiceFlag('engine', values.engine, ['select', 'libuv'], 'select');
@@ -67,7 +89,8 @@ export async function serve(argv: string[]): Promise<number> {
   const trace = values.trace ? new TextTrace((line) => void process.stderr.write(`${line}\n`)) : null;
   const service: Service = mode === 'chat' ? new ChatRoom(limits) : new EchoService(limits);
 
-  const { server, loop } = await createServer(engine, { host, port, service, limits, trace });
+  const log = (message: string): void => void process.stderr.write(`${message}\n`);
+  const { server, loop } = await createServer(engine, { host, port, service, limits, trace, log });
   const stopped = runUntilSignal(server, () => loop?.stop());
   const { address, port: bound } = server.address;
   if (!isLoopback(address)) {

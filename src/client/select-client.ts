@@ -7,7 +7,7 @@ import { READABLE, WRITABLE, constants, isSystemError, native } from '../binding
 import { systemError } from '../binding/sys-error.js';
 import { LineDecoder } from '../framing/line-decoder.js';
 import type { SelectLoop } from '../loop/select-loop.js';
-import { SendQueue } from '../transport/send-queue.js';
+import { SendQueue } from '../loop/send-queue.js';
 import { isIPv6 } from '../transport/endpoint.js';
 import type { ClientHandler, ClientTransport } from './client-transport.js';
 
@@ -149,10 +149,13 @@ class SelectClient implements ClientTransport {
   private flush(): void {
     const queue = this.queue;
     const hadOutput = !queue.empty;
-    try {
-      queue.sendTo(this.fd);
-    } catch (error) {
-      return this.lost(error as Error);
+    if (queue.buffer !== null) {
+      try {
+        const n = native.send(this.fd, queue.buffer, queue.offset, queue.bytes);
+        if (n > 0) queue.consume(n);
+      } catch (error) {
+        return this.lost(error as Error);
+      }
     }
     const interest = this.loop.interest(this.fd);
     if (!queue.empty) {

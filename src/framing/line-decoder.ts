@@ -35,7 +35,8 @@ export interface LineDecoderOptions {
  * The receive buffer of one socket: bytes of each recv() in, complete lines out. Every byte is
  * scanned for '\n' once and copied at most once (amortised), so cost is linear however the bytes
  * are cut. Holds at most maxLineBytes + 1 bytes; past that it rejects the line and discards up to
- * the next '\n'. The sink must not call back into the decoder.
+ * the next '\n'. The sink may call stop() (backpressure: the lines it handled produced enough
+ * output for now); nothing else of the decoder.
  */
 export class LineDecoder {
   readonly maxLineBytes: number;
@@ -44,6 +45,12 @@ export class LineDecoder {
   private pendingLength = 0;
   /** True after an over-long line was rejected, until its '\n' arrives. */
   private discarding = false;
+  /** Set by stop() from inside a sink call: push() returns after the current result. */
+  private stopped = false;
+  /** What push() had not looked at when it stopped (a copy, owned here); resume() feeds it. */
+  private backlog: Buffer | null = null;
+  /** The backlog resume() is feeding: slices of it need no copy. */
+  private resuming: Buffer | null = null;
 
   constructor(options: LineDecoderOptions = {}) {
     const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
@@ -58,6 +65,7 @@ export class LineDecoder {
     if (!(start >= 0 && start <= end && end <= chunk.length)) {
       throw new RangeError(`range [${start}, ${end}) is not within a chunk of ${chunk.length} bytes`);
     }
+    if (this.stopped || this.backlog !== null) return this.holdBack(chunk, start, end);
     const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     // indexOf has no end bound: it searches a view that stops at end, never the stale bytes past it.
     let bounded = end === bytes.length ? bytes : undefined;
@@ -80,8 +88,52 @@ export class LineDecoder {
         results++;
       }
       from = newline + 1;
+      if (this.stopped && from < end) {
+        // The backlog is our own copy unless these bytes already are one (a resumed backlog).
+        this.backlog = bytes === this.resuming ? bytes.subarray(from, end) : Buffer.from(bytes.subarray(from, end));
+        return results;
+      }
     }
     return results;
+  }
+
+  /** Input that arrives while stopped (a reader cannot always stop at once: libuv may have a
+   *  chunk in flight) joins the backlog, in order, unlooked at. */
+  private holdBack(chunk: Uint8Array, start: number, end: number): number {
+    const more = chunk.subarray(start, end);
+    this.backlog = this.backlog === null ? Buffer.from(more) : Buffer.concat([this.backlog, more]);
+    return 0;
+  }
+
+  /** Called by the sink during push(): deliver nothing more until resume(). The rest of the
+   *  chunk is kept (at most one receive buffer's worth) and nothing more should be read. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Is the decoder stopped, or still holding input that arrived before a stop()? */
+  get stoppedOrBacklogged(): boolean {
+    return this.stopped || this.backlog !== null;
+  }
+
+  /** Bytes held since a stop(), not yet looked at. */
+  get backlogBytes(): number {
+    return this.backlog?.length ?? 0;
+  }
+
+  /** Goes on after a stop(): feeds the backlog to sink (which may stop it again). Returns how
+   *  many results it produced. */
+  resume(sink: LineSink): number {
+    this.stopped = false;
+    const backlog = this.backlog;
+    if (backlog === null) return 0;
+    this.backlog = null;
+    this.resuming = backlog;
+    try {
+      return this.push(backlog, 0, backlog.length, sink);
+    } finally {
+      this.resuming = null;
+    }
   }
 
   /** Bytes of an unfinished line held now (0 while discarding an over-long line). */
@@ -89,12 +141,15 @@ export class LineDecoder {
     return this.pendingLength;
   }
 
-  /** End of stream: returns the byte count of the unterminated partial line dropped (0 if none) and resets the decoder. */
+  /** End of stream: returns the byte count of the unterminated partial line dropped (0 if none)
+   *  and resets the decoder (a backlog, input the session never looked at, goes too). */
   finish(): number {
     const dropped = this.pendingLength;
     this.pending = NO_BYTES;
     this.pendingLength = 0;
     this.discarding = false;
+    this.stopped = false;
+    this.backlog = null;
     return dropped;
   }
 

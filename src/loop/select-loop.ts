@@ -142,9 +142,10 @@ export class SelectLoop {
         busy = this.dispatch(count);
         const fired = this.timers.runDue(this.now());
         if (fired > 0) this.trace?.event({ kind: 'timers', fired });
-        for (const hook of this.roundHooks) hook();
-        // The hooks just did what was requested during this round.
+        // The hooks do now what was requested during this round; what they request themselves
+        // (a paused reader that may go on) is for the next round, which then does not block.
         this.roundRequested = false;
+        for (const hook of this.roundHooks) hook();
         // Yield when Node has I/O, when select() timed out (nothing to do anyway), and at least
         // every NODE_YIELD_INTERVAL_MS under load: ~2 µs each, so never once per round.
         const why: YieldReason | null = this.nodeReady ? 'node'

@@ -7,7 +7,8 @@ export type CloseReason =
   | 'connection reset'
   | 'too slow'
   | 'idle timeout'
-  | 'server shutting down';
+  | 'server shutting down'
+  | 'server error';
 
 /** One connection, as a service sees it; each transport implements it. */
 export interface Peer {
@@ -17,9 +18,10 @@ export interface Peer {
   end(): void;
 }
 
-/** A service's state for one connection. The decoder feeds it lines and rejects directly. */
+/** A service's state for one connection. The transport feeds it lines and rejects. */
 export interface Session extends LineSink {
-  /** The transport closed the connection; called exactly once, last. */
+  /** The session is over: no more lines (the peer's input ended, or its connection closed or
+   *  failed). What was already sent to it is still delivered. Called exactly once, last. */
   closed(reason: CloseReason): void;
 }
 

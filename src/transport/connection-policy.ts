@@ -1,9 +1,8 @@
-// What both transports decide the same way: the refusal a newcomer gets when the server is full,
-// why a connection ended, whether it ends gracefully, and how often idle clients are looked for.
+// What every transport decides the same way: the refusal a newcomer gets when the server is
+// full, why a connection ended, and whether it ends gracefully.
 import { encodeLine } from '../framing/line-encoder.js';
 import { SERVER_FULL } from '../room/protocol.js';
 import type { CloseReason } from '../room/service.js';
-import { IDLE_SWEEP_MS } from './limits.js';
 
 /** `! server full`, encoded once: the one line a refused newcomer gets before its socket closes. */
 export const SERVER_FULL_FRAME = encodeLine(SERVER_FULL);
@@ -19,13 +18,8 @@ export function reasonForError(code: string): CloseReason {
   return code === 'ECONNRESET' || code === 'EPIPE' ? 'connection reset' : 'closed';
 }
 
-/** Graceful closes send FIN after what the kernel already holds; a reset or a too-slow reader is
- *  simply dropped. */
+/** Graceful closes send FIN after what the kernel already holds; a reset, a too-slow reader or a
+ *  connection whose flush itself failed is simply dropped. */
 export function closesGracefully(reason: CloseReason): boolean {
-  return reason !== 'connection reset' && reason !== 'too slow';
-}
-
-/** How often the idle sweep runs for a given --idle-timeout (ms > 0): often enough to be on time. */
-export function idleSweepIntervalMs(idleTimeoutMs: number): number {
-  return Math.min(IDLE_SWEEP_MS, idleTimeoutMs / 4);
+  return reason !== 'connection reset' && reason !== 'too slow' && reason !== 'server error';
 }

@@ -15,6 +15,8 @@ export interface ServerOptions {
   limits: ServerLimits;
   /** Where trace events go (--trace); null when tracing is off. */
   trace: TraceSink | null;
+  /** Where failures the server survives are logged, one message at a time (stderr). */
+  log: (message: string) => void;
 }
 
 export interface ChatServer {

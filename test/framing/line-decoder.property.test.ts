@@ -107,3 +107,39 @@ describe('LineDecoder properties', () => {
     );
   });
 });
+
+describe('LineDecoder stop() and resume(): backpressure loses and reorders nothing', () => {
+  it('stopping after any results and resuming later yields the same results as never stopping', () => {
+    fc.assert(
+      fc.property(
+        fc.array(line, { maxLength: 12 }),
+        cutPlan,
+        fc.array(fc.boolean(), { maxLength: 40 }),
+        fc.integer({ min: 0, max: 12 }),
+        (texts, plan, stops, maxLineBytes) => {
+          const stream = frame(texts);
+          const expected = deliver(new LineDecoder({ maxLineBytes }), chunksOf(stream, plan));
+          const decoder = new LineDecoder({ maxLineBytes });
+          const results: Result[] = [];
+          let call = 0;
+          // A sink that stops the decoder whenever the plan says so, as a paused connection does.
+          const sink = {
+            line: (text: string): void => void (results.push({ line: text }), stops[call++ % Math.max(1, stops.length)] && decoder.stop()),
+            reject: (code: 'ERR_LINE_TOO_LONG' | 'ERR_INVALID_UTF8'): void => void (results.push({ reject: code }), stops[call++ % Math.max(1, stops.length)] && decoder.stop()),
+          };
+          const receive = Buffer.alloc(stream.length + 1);
+          for (const chunk of chunksOf(stream, plan)) {
+            // The transport resumes (and drains the backlog) before it reads again.
+            while (decoder.stoppedOrBacklogged) decoder.resume(sink);
+            receive.set(chunk);
+            decoder.push(receive, 0, chunk.length, sink);
+            receive.fill(0x0a);
+          }
+          while (decoder.stoppedOrBacklogged) decoder.resume(sink);
+          expect(results).toEqual(expected);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});

@@ -247,3 +247,35 @@ describe('LineDecoder: end of stream', () => {
     expect(deliver(decoder, [bytes('ab\n')])).toEqual(lines('ab'));
   });
 });
+
+describe('LineDecoder: stop() from the sink, resume() later', () => {
+  it('keeps the rest of the chunk as a backlog (a copy), holds back what is pushed meanwhile, then delivers it all in order', () => {
+    const decoder = new LineDecoder();
+    const results: string[] = [];
+    const stopping = { line: (text: string) => (results.push(text), decoder.stop()), reject: () => {} };
+    const receive = Buffer.from('one\ntwo\nthree\nfour');
+    expect(decoder.push(receive, 0, receive.length, stopping)).toBe(1);
+    expect(results).toEqual(['one']);
+    expect(decoder.backlogBytes).toBe('two\nthree\nfour'.length);
+    receive.fill(0x0a);
+    receive.write('\nfive\n');
+    expect(decoder.push(receive, 0, 6, stopping)).toBe(0);
+    expect(results).toEqual(['one']);
+    receive.fill(0x0a);
+    const sink = new Collector();
+    expect(decoder.resume(sink)).toBe(4);
+    expect(sink.results).toEqual(lines('two', 'three', 'four', 'five'));
+    expect(decoder.backlogBytes).toBe(0);
+    expect(decoder.pendingBytes).toBe(0);
+    expect(decoder.stoppedOrBacklogged).toBe(false);
+  });
+
+  it('finish() drops the backlog with the unfinished line', () => {
+    const decoder = new LineDecoder();
+    const stopping = { line: () => decoder.stop(), reject: () => {} };
+    decoder.push(bytes('a\nb\nc'), 0, 5, stopping);
+    expect(decoder.finish()).toBe(0);
+    expect(decoder.stoppedOrBacklogged).toBe(false);
+    expect(decoder.backlogBytes).toBe(0);
+  });
+});

@@ -70,8 +70,8 @@ export function killExperimentLeftovers(): void {
 export function translate(command: string, port: number): string {
   return command
     .replaceAll('7070', String(port))
-    .replace(/(?:npx selectchat|node dist\/cli\/main\.js) (send|connect)\b/g, `node "$SELECTCHAT_CLI" $1 --port ${port}`)
-    .replace(/(?:npx selectchat|node dist\/cli\/main\.js) serve\b/g, 'node "$SELECTCHAT_CLI" serve --port 0')
+    .replace(/(?:\.\/selectchat|node dist\/cli\/main\.js) (send|connect)\b/g, `node "$SELECTCHAT_CLI" $1 --port ${port}`)
+    .replace(/(?:\.\/selectchat|node dist\/cli\/main\.js) serve\b/g, 'node "$SELECTCHAT_CLI" serve --port 0')
     .replace(/(^|\s)build\/Release\//g, '$1"$SELECTCHAT_REPO"/build/Release/');
 }
 

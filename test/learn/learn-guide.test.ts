@@ -59,22 +59,22 @@ const EXPERIMENTS: Record<number, Experiment> = {
       return ipv6Loopback() ? null : 'no IPv6 loopback (::1)';
     },
     parts: () => {
-      const fromOutside = `npx selectchat send --host "$(hostname -I | cut -d' ' -f1)" hello`;
+      const fromOutside = `./selectchat send --host "$(hostname -I | cut -d' ' -f1)" hello`;
       return [
-        { serve: 'npx selectchat serve --trace', steps: [{ run: "ss -ltnp 'sport = :7070'" }, { run: fromOutside }] },
-        { serve: 'npx selectchat serve --trace --host 0.0.0.0', steps: [{ run: "ss -ltnp 'sport = :7070'" }, { run: fromOutside }] },
-        { serve: 'npx selectchat serve --trace --host ::1', steps: [{ run: 'npx selectchat send --host ::1 hello' }, { run: 'npx selectchat send hello' }] },
+        { serve: './selectchat serve --trace', steps: [{ run: "ss -ltnp 'sport = :7070'" }, { run: fromOutside }] },
+        { serve: './selectchat serve --trace --host 0.0.0.0', steps: [{ run: "ss -ltnp 'sport = :7070'" }, { run: fromOutside }] },
+        { serve: './selectchat serve --trace --host ::1', steps: [{ run: './selectchat send --host ::1 hello' }, { run: './selectchat send hello' }] },
       ];
     },
   },
   2: {
     problem: () => (have('ss') ? null : 'ss (iproute2) is not installed'),
     parts: () => [{
-      serve: 'npx selectchat serve --trace',
+      serve: './selectchat serve --trace',
       steps: [
-        { run: "printf 'hello\\n' | npx selectchat connect --nick ann" },
+        { run: "printf 'hello\\n' | ./selectchat connect --nick ann" },
         { signal: 'SIGSTOP' },
-        { run: 'npx selectchat send hello' },
+        { run: './selectchat send hello' },
         { run: "ss -ltn 'sport = :7070'" },
         { run: "ss -tn '( sport = :7070 or dport = :7070 )'" },
         { signal: 'SIGCONT' },
@@ -84,27 +84,27 @@ const EXPERIMENTS: Record<number, Experiment> = {
   },
   3: {
     parts: () => [{
-      serve: 'npx selectchat serve --trace --mode echo',
-      steps: [{ run: 'npx selectchat send --no-newline --hold 1000 abc' }, { run: 'npx selectchat send --no-newline --hold 1000 --reset abc' }],
+      serve: './selectchat serve --trace --mode echo',
+      steps: [{ run: './selectchat send --no-newline --hold 1000 abc' }, { run: './selectchat send --no-newline --hold 1000 --reset abc' }],
     }],
   },
   4: {
-    parts: () => [{ serve: 'npx selectchat serve --trace --mode echo --idle-timeout 2', steps: [{ run: 'npx selectchat send --hold 3000 hi' }] }],
+    parts: () => [{ serve: './selectchat serve --trace --mode echo --idle-timeout 2', steps: [{ run: './selectchat send --hold 3000 hi' }] }],
   },
   5: {
     parts: () => {
-      const flood = { run: 'npx selectchat send --fill 60000 --repeat 200 --hold 1000' };
+      const flood = { run: './selectchat send --fill 60000 --repeat 200 --hold 1000' };
       return [
-        { serve: 'npx selectchat serve --trace --mode echo --max-queue 33554432', steps: [flood] },
-        { serve: 'npx selectchat serve --trace --mode echo', steps: [flood] },
+        { serve: './selectchat serve --trace --mode echo --max-queue 33554432', steps: [flood] },
+        { serve: './selectchat serve --trace --mode echo', steps: [flood] },
       ];
     },
   },
   6: {
     parts: () => [{
-      serve: 'npx selectchat serve --trace --mode echo',
+      serve: './selectchat serve --trace --mode echo',
       steps: [
-        { run: "npx selectchat send --read 'one\\ntwo'" },
+        { run: "./selectchat send --read 'one\\ntwo'" },
         // The same with netcat, where it is the OpenBSD one the guide shows.
         ...(openbsdNetcat() ? [{ run: "printf 'one\\ntwo\\n' | nc -N 127.0.0.1 7070" }] : []),
       ],
@@ -112,26 +112,26 @@ const EXPERIMENTS: Record<number, Experiment> = {
   },
   7: {
     parts: () => [{
-      serve: 'npx selectchat serve --trace --mode echo --max-line 150000',
+      serve: './selectchat serve --trace --mode echo --max-line 150000',
       steps: [
-        { run: 'npx selectchat send --fill 3000 --chunk 1024 --delay 50 --read | wc -c' },
-        { run: 'npx selectchat send --fill 100000 --read | wc -c' },
-        { run: 'npx selectchat send --fill 200000 --read' },
+        { run: './selectchat send --fill 3000 --chunk 1024 --delay 50 --read | wc -c' },
+        { run: './selectchat send --fill 100000 --read | wc -c' },
+        { run: './selectchat send --fill 200000 --read' },
       ],
     }],
   },
   8: {
     parts: () => [{
-      serve: 'npx selectchat serve --trace --mode echo',
-      steps: [{ run: "npx selectchat send --chunk 1 --delay 50 --read '€'" }, { run: "npx selectchat send --read 'caf\\xC3'" }],
+      serve: './selectchat serve --trace --mode echo',
+      steps: [{ run: "./selectchat send --chunk 1 --delay 50 --read '€'" }, { run: "./selectchat send --read 'caf\\xC3'" }],
     }],
   },
   9: {
     problem: () => (openFdLimit() < FDS_NEEDED ? `the fd soft limit is ${openFdLimit()}; this experiment needs ${FDS_NEEDED} (ulimit -n)` : null),
     parts: () => [{
-      serve: 'npx selectchat serve --trace --mode echo --max-clients 2000 2> trace.log',
+      serve: './selectchat serve --trace --mode echo --max-clients 2000 2> trace.log',
       steps: [
-        { run: 'npx selectchat send --connections 1100 --hold 1000 --read | sort | uniq -c' },
+        { run: './selectchat send --connections 1100 --hold 1000 --read | sort | uniq -c' },
         { run: 'grep -m1 refused trace.log' },
         { run: "grep -o 'select(nfds=[0-9]*' trace.log | sort -t= -k2 -n | tail -1" },
       ],
@@ -139,9 +139,9 @@ const EXPERIMENTS: Record<number, Experiment> = {
   },
   10: {
     parts: () => [{
-      serve: 'npx selectchat serve --trace',
+      serve: './selectchat serve --trace',
       steps: [
-        { run: 'sleep 2 | npx selectchat connect --nick ann', background: true },
+        { run: 'sleep 2 | ./selectchat connect --nick ann', background: true },
         { waitFor: /^fd \d+ readable: recv \d+ bytes → 1 line, 0 bytes kept$/m },
         { settle: true },
         { signal: 'SIGINT' },
@@ -155,7 +155,7 @@ const EXPERIMENTS: Record<number, Experiment> = {
       {
         serve: `${STRACE} -o select.strace node dist/cli/main.js serve --mode echo`,
         steps: [
-          { run: 'npx selectchat send --read hello' },
+          { run: './selectchat send --read hello' },
           { settle: true },
           { signal: 'SIGINT' },
           { exited: true },
@@ -165,7 +165,7 @@ const EXPERIMENTS: Record<number, Experiment> = {
       {
         serve: `${STRACE} -o libuv.strace node dist/cli/main.js serve --mode echo --engine libuv`,
         steps: [
-          { run: 'npx selectchat send --read hello' },
+          { run: './selectchat send --read hello' },
           { settle: true },
           { signal: 'SIGINT' },
           { exited: true },
@@ -231,7 +231,7 @@ describe.concurrent('LEARN.md experiments, run for real', () => {
 
 // The guide's commands use the package bin; make sure it is what the reader gets.
 describe('the guide\'s entry point', () => {
-  it('`npx selectchat --help` lists send', ({ expect, skip }) => {
+  it('`./selectchat --help` lists send', ({ expect, skip }) => {
     skip(!have('npx'), 'npx is not installed');
     const help = execFileSync('npx', ['--no-install', 'selectchat', '--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     expect(help).toMatch(/^ {2}send {7}/m);

@@ -32,6 +32,9 @@ describe.each(ENGINES)('serve command line (engine %s)', (engine) => {
     ['--mode nope', ['--port', '0', '--mode', 'nope'], /--mode/],
     ['--max-line 0', ['--port', '0', '--max-line', '0'], /--max-line/],
     ['--idle-timeout -1', ['--port', '0', '--idle-timeout', '-1'], /--idle-timeout/],
+    ['--idle-timeout 0.0001 (the loop would spin)', ['--port', '0', '--idle-timeout', '0.0001'], /--idle-timeout must be 0 \(off\) or at least 0\.1 seconds/],
+    ['--soft-seconds 0', ['--port', '0', '--soft-seconds', '0'], /--soft-seconds must be at least 0\.1 seconds/],
+    ['--soft-queue -5', ['--port', '0', '--soft-queue', '-5'], /--soft-queue/],
   ])('a usage error (%s) exits with code 2 and says why on stderr', async (_, flags, why) => {
     const run = await runServe(engine, flags);
     expect(run.code).toBe(2);

@@ -95,7 +95,8 @@ describe.each(ENGINES)('shutdown (engine %s)', (engine) => {
   });
 
   it('a client that never reads holds the shutdown for at most the 2 s flush limit; no new connections meanwhile', async () => {
-    const { server, clients: [writer, stuck, witness] } = await room(3, ['--max-queue', String(64 * 1024 * 1024)]);
+    // Generous limits, so that the shutdown's own deadline is what ends the stuck client.
+    const { server, clients: [writer, stuck, witness] } = await room(3, ['--max-queue', String(64 * 1024 * 1024), '--soft-seconds', '60']);
     stuck!.stopReading();
     for (let i = 0; i < STUCK_FLOOD_LINES; i += 64) await writer!.send(`${FLOOD_LINE}\n`.repeat(64));
     await writer!.send('last\n');
