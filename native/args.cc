@@ -7,6 +7,12 @@
 #include "errors.h"
 
 namespace selectchat {
+namespace {
+
+// Longest timeout a wait() takes: INT32_MAX ms, ~24.8 days.
+constexpr double kMaxTimeoutMs = 2147483647.0;
+
+}  // namespace
 
 bool IntegerArg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min,
                 int64_t max, int64_t* out) {
@@ -43,6 +49,43 @@ bool StringArg(const Napi::CallbackInfo& info, size_t i, const char* name, std::
     return false;
   }
   *out = info[i].As<Napi::String>().Utf8Value();
+  return true;
+}
+
+bool TimeoutArg(const Napi::CallbackInfo& info, size_t i, double* ms) {
+  Napi::Env env = info.Env();
+  if (napi_get_value_double(env, info[i], ms) != napi_ok) {
+    ThrowTypeError(env, "The \"timeoutMs\" argument must be a number");
+    return false;
+  }
+  // Written so that NaN fails too.
+  if (!((*ms >= 0 && *ms <= kMaxTimeoutMs) || *ms == -1)) {
+    ThrowRangeError(env, "ERR_OUT_OF_RANGE",
+                    "The \"timeoutMs\" argument must be -1 or from 0 to 2147483647");
+    return false;
+  }
+  return true;
+}
+
+bool Int32ArrayArg(const Napi::CallbackInfo& info, size_t i, const char* name, size_t min_length,
+                   int32_t** data, size_t* length) {
+  Napi::Env env = info.Env();
+  napi_typedarray_type type;
+  void* base;
+  // The data pointer napi_get_typedarray_info gives already includes the view's byte offset.
+  if (napi_get_typedarray_info(env, info[i], &type, length, &base, nullptr, nullptr) != napi_ok ||
+      type != napi_int32_array) {
+    std::string message = std::string("The \"") + name + "\" argument must be an Int32Array";
+    ThrowTypeError(env, message.c_str());
+    return false;
+  }
+  if (*length < min_length) {
+    std::string message = std::string("The \"") + name + "\" array must hold at least " +
+                          std::to_string(min_length) + " values";
+    ThrowRangeError(env, "ERR_OUT_OF_RANGE", message.c_str());
+    return false;
+  }
+  *data = static_cast<int32_t*>(base);
   return true;
 }
 

@@ -19,6 +19,13 @@ bool FdArg(const Napi::CallbackInfo& info, size_t i, int* fd);
 // Reads argument i as a string (an address).
 bool StringArg(const Napi::CallbackInfo& info, size_t i, const char* name, std::string* out);
 
+// Reads argument i as a wait() timeout in ms: -1 (no timeout) or 0 to 2147483647 (~24.8 days).
+bool TimeoutArg(const Napi::CallbackInfo& info, size_t i, double* ms);
+
+// Reads argument i as an Int32Array of at least min_length values (a caller-owned answer array).
+bool Int32ArrayArg(const Napi::CallbackInfo& info, size_t i, const char* name, size_t min_length,
+                   int32_t** data, size_t* length);
+
 // Reads (buffer, offset, length) at arguments i, i+1, i+2 and checks the range lies inside it.
 bool BufferRangeArgs(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* length);
 

@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "mask.h"
 #include "select.h"
 #include "sockets.h"
 #include "uvloop.h"
@@ -30,11 +31,19 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   exports.Set("constants", c);
 }
 
+// Exposes the event bits that multiplexers take as interest and give back as results.
+void InitMasks(Napi::Env env, Napi::Object exports) {
+  exports.Set("READABLE", Napi::Number::New(env, kReadable));
+  exports.Set("WRITABLE", Napi::Number::New(env, kWritable));
+  exports.Set("EXCEPTION", Napi::Number::New(env, kException));
+}
+
 }  // namespace
 
 // The module's entry point: called once per Node environment that loads the addon.
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitConstants(env, exports);
+  InitMasks(env, exports);
   InitSockets(env, exports);
   InitSelect(env, exports);
   InitUvLoop(env, exports);

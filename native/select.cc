@@ -13,17 +13,10 @@
 
 #include "args.h"
 #include "errors.h"
+#include "mask.h"
 
 namespace selectchat {
 namespace {
-
-// The interest bits JavaScript passes and receives: one per select() set.
-constexpr int kReadable = 1;
-constexpr int kWritable = 2;
-constexpr int kException = 4;
-constexpr int kAllEvents = kReadable | kWritable | kException;
-// Longest timeout wait() takes (~24.8 days); -1 waits forever.
-constexpr double kMaxTimeoutMs = 2147483647.0;
 
 class Selector : public Napi::ObjectWrap<Selector> {
  public:
@@ -86,31 +79,12 @@ class Selector : public Napi::ObjectWrap<Selector> {
   Napi::Value Wait(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     double timeout_ms;
-    if (napi_get_value_double(env, info[0], &timeout_ms) != napi_ok) {
-      ThrowTypeError(env, "The \"timeoutMs\" argument must be a number");
-      return Napi::Value();
-    }
-    if (!((timeout_ms >= 0 && timeout_ms <= kMaxTimeoutMs) || timeout_ms == -1)) {
-      ThrowRangeError(env, "ERR_OUT_OF_RANGE",
-                      "The \"timeoutMs\" argument must be -1 or from 0 to 2147483647");
-      return Napi::Value();
-    }
-    napi_typedarray_type type;
+    int32_t* out;
     size_t capacity;
-    void* data;
-    if (napi_get_typedarray_info(env, info[1], &type, &capacity, &data, nullptr, nullptr) !=
-            napi_ok ||
-        type != napi_int32_array) {
-      ThrowTypeError(env, "The \"out\" argument must be an Int32Array");
+    // With no room for one answer, a ready fd would look like a timeout and the loop spin.
+    if (!TimeoutArg(info, 0, &timeout_ms) || !Int32ArrayArg(info, 1, "out", 2, &out, &capacity))
       return Napi::Value();
-    }
-    int32_t* out = static_cast<int32_t*>(data);
     size_t pairs = capacity / 2;
-    if (pairs == 0) {
-      // With no room for one answer, a ready fd would look like a timeout and the loop spin.
-      ThrowRangeError(env, "ERR_OUT_OF_RANGE", "The \"out\" array must hold at least 2 values");
-      return Napi::Value();
-    }
 
     // select() overwrites its sets with the answer, so it gets copies: the master sets keep
     // the interest for the next round without being rebuilt from JavaScript.
@@ -160,9 +134,6 @@ class Selector : public Napi::ObjectWrap<Selector> {
 
 void InitSelect(Napi::Env env, Napi::Object exports) {
   exports.Set("Selector", Selector::Define(env));
-  exports.Set("READABLE", Napi::Number::New(env, kReadable));
-  exports.Set("WRITABLE", Napi::Number::New(env, kWritable));
-  exports.Set("EXCEPTION", Napi::Number::New(env, kException));
   exports.Set("FD_SETSIZE", Napi::Number::New(env, FD_SETSIZE));
 }
 
