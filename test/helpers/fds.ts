@@ -1,5 +1,6 @@
-// Counting a process's open file descriptors: the measure every fd-leak check compares.
-import { readdirSync, readFileSync } from 'node:fs';
+// Counting a process's open file descriptors (the measure every fd-leak check compares), and
+// opening enough of them that the next ones are numbered high.
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 
 /**
  * How many fds the process has open, as /proc/<pid>/fd lists them. For 'self' the count
@@ -17,4 +18,19 @@ export function openFdLimit(pid: number | 'self' = 'self'): number {
   // Columns: name, soft limit, hard limit, units — separated by runs of spaces.
   const soft = line?.split(/\s{2,}/)[1];
   return soft === undefined || soft === 'unlimited' ? Infinity : Number(soft);
+}
+
+/**
+ * Opens /dev/null until it gets an fd at or above `fd` (fds are numbered lowest-free first), at
+ * most `most` times; returns every fd opened, in order. The caller closes them.
+ */
+export function openDevNullUntil(fd: number, most: number): number[] {
+  const opened: number[] = [];
+  try {
+    while (opened.length < most && (opened.at(-1) ?? -1) < fd) opened.push(openSync('/dev/null', 'r'));
+  } catch (error) {
+    for (const each of opened) closeSync(each);
+    throw error;
+  }
+  return opened;
 }

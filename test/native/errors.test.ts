@@ -5,6 +5,7 @@ import { getSystemErrorName } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { constants, isSystemError, native, READABLE } from '../../src/binding/native.js';
 import { systemError } from '../../src/binding/sys-error.js';
+import { nodeSystemError, thrownBy } from '../helpers/errors.js';
 import {
   connectPair,
   listenOn,
@@ -20,26 +21,6 @@ type Untyped = Record<string, (...args: unknown[]) => unknown>;
 const untyped = native as unknown as Untyped;
 
 const fds = trackFdsOfThisFile();
-
-/** Calls fn and returns what it threw; fails the test if it returned. */
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw, but the call returned');
-}
-
-/** What a failed system call must look like: Node's code, its negative errno, the call's name. */
-function nodeSystemError(code: keyof typeof os.errno, syscall: string) {
-  return expect.objectContaining({
-    code,
-    errno: -os.errno[code],
-    syscall,
-    message: expect.stringMatching(new RegExp(`^${syscall} ${code}`)),
-  });
-}
 
 describe('a failed system call throws an Error with code, errno and syscall as Node sets them', () => {
   it('bind() to a port in use: EADDRINUSE, errno -98, syscall bind', () => {

@@ -10,7 +10,13 @@ import {
   READABLE,
   WRITABLE,
 } from '../../src/binding/native.js';
-import { openFdLimit } from '../helpers/fds.js';
+import {
+  CHUNK_BYTES,
+  drainUntilWritable,
+  sendUntilFull,
+  smallBufferConnection,
+} from '../helpers/buffers.js';
+import { openDevNullUntil, openFdLimit } from '../helpers/fds.js';
 import {
   connectPair,
   listenOn,
@@ -18,15 +24,8 @@ import {
   receive,
   WAIT_LIMIT_MS,
   waitFor,
-  type Connection,
 } from '../helpers/sockets.js';
 
-/** SO_SNDBUF / SO_RCVBUF asked for (the kernel doubles it): small, so a few sends fill them. */
-const SMALL_BUFFER_BYTES = 4096;
-/** Bytes offered per send() while filling buffers: far more than the small buffers hold. */
-const CHUNK_BYTES = 64 * 1024;
-/** Most sends a fill may take before the test gives up on ever seeing -EAGAIN. */
-const MAX_SENDS = 1000;
 /** A short timeout, and how much of it select() must at least have waited (timer slack aside). */
 const SHORT_TIMEOUT_MS = 50;
 const SHORT_TIMEOUT_FLOOR_MS = 45;
@@ -35,40 +34,11 @@ const FDS_NEEDED_ABOVE_SETSIZE = 1100;
 
 const fds = trackFdsOfThisFile();
 
-/** A connection with a small send buffer at the client and a small receive buffer at the server. */
-function smallBufferConnection(): Connection {
-  const listener = listenOn(fds);
-  // Accepted sockets inherit the listener's receive buffer, and the window is set at the handshake.
-  native.setsockopt(listener.fd, constants.SOL_SOCKET, constants.SO_RCVBUF, SMALL_BUFFER_BYTES);
-  const connection = connectPair(fds, listener);
-  const { client } = connection;
-  native.setsockopt(client, constants.SOL_SOCKET, constants.SO_SNDBUF, SMALL_BUFFER_BYTES);
-  return connection;
-}
-
-/** Sends until send() stops returning a byte count; returns every result in order. */
-function sendUntilFull(fd: number): number[] {
-  const chunk = Buffer.alloc(CHUNK_BYTES, 'x');
-  const results: number[] = [];
-  for (let sends = 0; sends < MAX_SENDS; sends++) {
-    const result = native.send(fd, chunk, 0, chunk.length);
-    results.push(result);
-    if (result <= 0) break;
-  }
-  return results;
-}
-
 /** Two fds on /dev/null, always readable and writable, lower first. */
 function twoDevNullFds(): [number, number] {
   const a = fds.track(openSync('/dev/null', 'r'));
   const b = fds.track(openSync('/dev/null', 'r'));
   return [Math.min(a, b), Math.max(a, b)];
-}
-
-/** Reads whatever fd has buffered, until recv() says -EAGAIN. */
-function drain(fd: number): void {
-  const sink = Buffer.alloc(CHUNK_BYTES);
-  while (native.recv(fd, sink, 0, sink.length) > 0);
 }
 
 describe('the read set', () => {
@@ -127,7 +97,7 @@ describe('the write set', () => {
   });
 
   it('a socket leaves the write set when a peer that never reads lets the buffers fill: send() writes part, then returns -EAGAIN', () => {
-    const { client } = smallBufferConnection();
+    const { client } = smallBufferConnection(fds);
     const results = sendUntilFull(client);
 
     // The first send takes only what fits: a partial write, reported as a byte count.
@@ -139,24 +109,14 @@ describe('the write set', () => {
   });
 
   it('a full socket turns writable again once the peer reads', () => {
-    const { client, server } = smallBufferConnection();
+    const { client, server } = smallBufferConnection(fds);
     expect(sendUntilFull(client).at(-1)).toBe(-constants.EAGAIN);
 
     // One loop round per wait: drain the server when readable, stop when the client is writable.
     const selector = new native.Selector();
     selector.add(server, READABLE);
     selector.add(client, WRITABLE);
-    const ready = new Int32Array(4);
-    const deadline = performance.now() + WAIT_LIMIT_MS;
-    let clientWritable = false;
-    while (!clientWritable && performance.now() < deadline) {
-      const count = selector.wait(Math.max(0, deadline - performance.now()), ready);
-      for (let i = 0; i < count; i++) {
-        if (ready[2 * i] === server) drain(server);
-        if (ready[2 * i] === client) clientWritable = true;
-      }
-    }
-    expect(clientWritable).toBe(true);
+    expect(drainUntilWritable(selector, client, server)).toBe(true);
     expect(native.send(client, Buffer.from('more'), 0, 4)).toBe(4);
   });
 });
@@ -289,12 +249,8 @@ describe('FD_SETSIZE', () => {
     if (limit < FDS_NEEDED_ABOVE_SETSIZE) {
       context.skip(`the open-fd limit (ulimit -n) is ${limit}, below ${FDS_NEEDED_ABOVE_SETSIZE}`);
     }
-    // fds are numbered lowest-free first, so opening enough of them reaches FD_SETSIZE.
-    const opened: number[] = [];
+    const opened = openDevNullUntil(FD_SETSIZE, FDS_NEEDED_ABOVE_SETSIZE);
     try {
-      while (opened.length < FDS_NEEDED_ABOVE_SETSIZE && (opened.at(-1) ?? 0) < FD_SETSIZE) {
-        opened.push(openSync('/dev/null', 'r'));
-      }
       const tooHigh = opened.at(-1)!;
       expect(tooHigh).toBeGreaterThanOrEqual(FD_SETSIZE);
       const selector = new native.Selector();
