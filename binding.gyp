@@ -6,6 +6,7 @@
         "native/args.cc",
         "native/errors.cc",
         "native/module.cc",
+        "native/poll.cc",
         "native/select.cc",
         "native/sockets.cc",
         "native/uvloop.cc"

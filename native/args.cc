@@ -67,6 +67,13 @@ bool TimeoutArg(const Napi::CallbackInfo& info, size_t i, double* ms) {
   return true;
 }
 
+bool WholeMsTimeoutArg(const Napi::CallbackInfo& info, size_t i, int* ms) {
+  double exact;
+  if (!TimeoutArg(info, i, &exact)) return false;
+  *ms = static_cast<int>(ceil(exact));
+  return true;
+}
+
 bool Int32ArrayArg(const Napi::CallbackInfo& info, size_t i, const char* name, size_t min_length,
                    int32_t** data, size_t* length) {
   Napi::Env env = info.Env();

@@ -22,6 +22,10 @@ bool StringArg(const Napi::CallbackInfo& info, size_t i, const char* name, std::
 // Reads argument i as a wait() timeout in ms: -1 (no timeout) or 0 to 2147483647 (~24.8 days).
 bool TimeoutArg(const Napi::CallbackInfo& info, size_t i, double* ms);
 
+// Reads argument i as TimeoutArg does, rounded up to whole ms for poll() and epoll_wait(), so a
+// 0.4 ms wait never becomes a 0 ms poll that a loop spins on until its timer is due.
+bool WholeMsTimeoutArg(const Napi::CallbackInfo& info, size_t i, int* ms);
+
 // Reads argument i as an Int32Array of at least min_length values (a caller-owned answer array).
 bool Int32ArrayArg(const Napi::CallbackInfo& info, size_t i, const char* name, size_t min_length,
                    int32_t** data, size_t* length);

@@ -3,11 +3,16 @@
 
 namespace selectchat {
 
-// Interest and result bits: one per select() set.
+// Interest and result bits: one per select() set, POLLIN/POLLOUT/POLLPRI for poll().
 constexpr int kReadable = 1;
 constexpr int kWritable = 2;
 constexpr int kException = 4;
-// Every interest a multiplexer accepts.
+// Every interest a multiplexer accepts; the bits below are results only.
 constexpr int kAllEvents = kReadable | kWritable | kException;
+// poll() reports a hang-up (POLLHUP) and a pending socket error (POLLERR) whether asked or not.
+constexpr int kHangup = 8;
+constexpr int kError = 16;
+// poll() only: the fd is not open (POLLNVAL). A caller bug, reported rather than thrown.
+constexpr int kInvalid = 32;
 
 }  // namespace selectchat

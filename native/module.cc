@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "mask.h"
+#include "poll.h"
 #include "select.h"
 #include "sockets.h"
 #include "uvloop.h"
@@ -36,6 +37,9 @@ void InitMasks(Napi::Env env, Napi::Object exports) {
   exports.Set("READABLE", Napi::Number::New(env, kReadable));
   exports.Set("WRITABLE", Napi::Number::New(env, kWritable));
   exports.Set("EXCEPTION", Napi::Number::New(env, kException));
+  exports.Set("HANGUP", Napi::Number::New(env, kHangup));
+  exports.Set("ERROR", Napi::Number::New(env, kError));
+  exports.Set("INVALID", Napi::Number::New(env, kInvalid));
 }
 
 }  // namespace
@@ -46,6 +50,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMasks(env, exports);
   InitSockets(env, exports);
   InitSelect(env, exports);
+  InitPoll(env, exports);
   InitUvLoop(env, exports);
   return exports;
 }

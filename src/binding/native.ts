@@ -28,6 +28,33 @@ export interface Selector {
   readonly maxFd: number;
 }
 
+/**
+ * A pollfd array kept in C++ between calls (fd → slot index for O(1) edits); wait() runs one
+ * poll() on it as it is. No FD_SETSIZE limit.
+ */
+export interface Poller {
+  /**
+   * Watch fd for the events in mask (READABLE | WRITABLE | EXCEPTION) instead of what it was
+   * watched for; mask 0 takes it out (the last entry moves into its slot).
+   */
+  set(fd: number, mask: number): void;
+  /**
+   * poll() with timeoutMs (-1 waits forever, 0 polls, fractions round up to whole ms). Writes
+   * (fd, mask) pairs into out, in array order and no more than it holds, and returns how many
+   * fds are ready, or -EINTR when a signal interrupted the wait. Besides the interest, a mask
+   * may carry HANGUP and ERROR, and INVALID for an fd that is not open (a bug, never thrown).
+   */
+  wait(timeoutMs: number, out: Int32Array): number;
+  /**
+   * For the trace: writes (fd, interest, result) triples in array order, the result being what
+   * the last wait() got back for the entry (0 if set() since). Returns how many it wrote: fewer
+   * than size when out holds fewer triples.
+   */
+  entries(out: Int32Array): number;
+  /** How many fds the array holds: the nfds of the next poll(). */
+  readonly size: number;
+}
+
 /** The numeric constants of the C headers that the TypeScript layers need. */
 export interface Constants {
   AF_INET: number;
@@ -56,7 +83,14 @@ export interface Native {
   READABLE: number;
   WRITABLE: number;
   EXCEPTION: number;
+  /** Result only: hung up; for TCP, shut both ways or reset (POLLHUP). */
+  HANGUP: number;
+  /** Result only: a socket error is pending, recv() or SO_ERROR will report it (POLLERR). */
+  ERROR: number;
+  /** Result only, poll() only: the fd is not open (POLLNVAL). */
+  INVALID: number;
   Selector: new () => Selector;
+  Poller: new () => Poller;
 
   /** A new non-blocking, close-on-exec socket. */
   socket(family: number, type: number): number;
@@ -99,7 +133,8 @@ export interface SystemError extends Error {
 const require = createRequire(import.meta.url);
 export const native: Native = require('../../build/Release/selectchat.node') as Native;
 
-export const { constants, FD_SETSIZE, READABLE, WRITABLE, EXCEPTION } = native;
+export const { constants, FD_SETSIZE, READABLE, WRITABLE, EXCEPTION, HANGUP, ERROR, INVALID } =
+  native;
 
 /** True for errors thrown by a failed system call in the addon (or in Node). */
 export function isSystemError(error: unknown): error is SystemError {

@@ -1,6 +1,7 @@
 // Counting a process's open file descriptors (the measure every fd-leak check compares), and
 // opening enough of them that the next ones are numbered high.
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import type { OpenFds } from './sockets.js';
 
 /**
  * How many fds the process has open, as /proc/<pid>/fd lists them. For 'self' the count
@@ -20,6 +21,15 @@ export function openFdLimit(pid: number | 'self' = 'self'): number {
   return soft === undefined || soft === 'unlimited' ? Infinity : Number(soft);
 }
 
+/** count fds on /dev/null, always readable and writable, tracked by fds; lowest first. */
+export function devNullFds(fds: OpenFds, count: number): number[] {
+  const opened = Array.from({ length: count }, () => fds.track(openSync('/dev/null', 'r')));
+  return opened.sort((a, b) => a - b);
+}
+
+/** The fewest open fds a test needs to get one above FD_SETSIZE (1024) plus some already open. */
+export const FDS_NEEDED_ABOVE_SETSIZE = 1100;
+
 /**
  * Opens /dev/null until it gets an fd at or above `fd` (fds are numbered lowest-free first), at
  * most `most` times; returns every fd opened, in order. The caller closes them.
@@ -27,7 +37,9 @@ export function openFdLimit(pid: number | 'self' = 'self'): number {
 export function openDevNullUntil(fd: number, most: number): number[] {
   const opened: number[] = [];
   try {
-    while (opened.length < most && (opened.at(-1) ?? -1) < fd) opened.push(openSync('/dev/null', 'r'));
+    while (opened.length < most && (opened.at(-1) ?? -1) < fd) {
+      opened.push(openSync('/dev/null', 'r'));
+    }
   } catch (error) {
     for (const each of opened) closeSync(each);
     throw error;

@@ -81,15 +81,25 @@ export function waitFor(fd: number, mask: number, timeoutMs = WAIT_LIMIT_MS): nu
   return selector.wait(timeoutMs, ready) === 1 ? ready[1] : 0;
 }
 
-/** Connects a new client to listener and accepts it: both ends established and open. */
-export function connectPair(fds: OpenFds, listener: Listener): Connection {
+/** waitFor()'s shape, for a twin on another multiplexer. */
+export type WaitForOne = (fd: number, mask: number, timeoutMs?: number) => number;
+
+/**
+ * Connects a new client to listener and accepts it: both ends established and open. The
+ * handshake is watched with select() unless given another wait (for fds above FD_SETSIZE).
+ */
+export function connectPair(
+  fds: OpenFds,
+  listener: Listener,
+  wait: WaitForOne = waitFor,
+): Connection {
   const client = tcpSocket(fds, listener.host);
   native.connect(client, listener.host, listener.port);
-  if (!(waitFor(listener.fd, READABLE) & READABLE)) throw new Error('no connection arrived');
+  if (!(wait(listener.fd, READABLE) & READABLE)) throw new Error('no connection arrived');
   const accepted = native.accept(listener.fd);
   if (accepted === null) throw new Error('the listener was readable but accept() found nothing');
   const server = fds.track(accepted.fd);
-  if (!(waitFor(client, WRITABLE) & WRITABLE)) throw new Error('the connect never finished');
+  if (!(wait(client, WRITABLE) & WRITABLE)) throw new Error('the connect never finished');
   const error = native.getsockopt(client, constants.SOL_SOCKET, constants.SO_ERROR);
   if (error !== 0) throw systemError(error, 'connect');
   return { client, server };

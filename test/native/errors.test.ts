@@ -3,9 +3,18 @@ import { openSync } from 'node:fs';
 import { constants as os } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { constants, isSystemError, native, READABLE } from '../../src/binding/native.js';
+import {
+  constants,
+  HANGUP,
+  isSystemError,
+  native,
+  READABLE,
+  WRITABLE,
+  type Poller,
+} from '../../src/binding/native.js';
 import { systemError } from '../../src/binding/sys-error.js';
 import { nodeSystemError, thrownBy } from '../helpers/errors.js';
+import { openFdLimit } from '../helpers/fds.js';
 import {
   connectPair,
   listenOn,
@@ -19,6 +28,8 @@ import {
 /** The addon's functions with argument types erased, to pass what TypeScript would refuse. */
 type Untyped = Record<string, (...args: unknown[]) => unknown>;
 const untyped = native as unknown as Untyped;
+/** The same for an object the addon made. */
+const untypedOf = (object: object) => object as unknown as Untyped;
 
 const fds = trackFdsOfThisFile();
 
@@ -74,6 +85,15 @@ describe('a failed system call throws an Error with code, errno and syscall as N
     selector.add(fd, READABLE);
     fds.close(fd); // closed without remove(): the selector's sets still name it
     expect(() => selector.wait(0, new Int32Array(2))).toThrow(nodeSystemError('EBADF', 'select'));
+  });
+
+  it('wait() on a Poller holding more entries than the open-fd limit: poll EINVAL', (context) => {
+    const limit = openFdLimit();
+    if (!Number.isFinite(limit)) context.skip('the open-fd limit (ulimit -n) is unlimited');
+    // poll() checks nfds against the limit before it looks at any fd, so none need be open.
+    const poller = new native.Poller();
+    for (let fd = 0; fd <= limit; fd++) poller.set(fd, READABLE);
+    expect(() => poller.wait(0, new Int32Array(2))).toThrow(nodeSystemError('EINVAL', 'poll'));
   });
 
   it('systemError() turns an errno number (as SO_ERROR gives) into the same Error a failed call throws', () => {
@@ -241,4 +261,82 @@ describe('bad arguments throw TypeError or RangeError and never reach the kernel
     expect(() => untypedSelector.wait('0', new Int32Array(2))).toThrow(invalidType);
     expect(() => untypedSelector.wait(0, new Uint32Array(2))).toThrow(invalidType);
   });
+
+  /** Each bad call is made on a Poller watching /dev/null for reading, never waited on yet. */
+  const badPollerCalls: {
+    what: string;
+    call: (poller: Poller, fd: number) => unknown;
+    error: unknown;
+  }[] = [
+    {
+      what: 'Poller.set() with an fd that is not a number',
+      call: (poller, fd) => untypedOf(poller).set(String(fd), WRITABLE),
+      error: invalidType,
+    },
+    {
+      what: 'Poller.set() with a negative fd',
+      call: (poller) => poller.set(-1, READABLE),
+      error: outOfRange,
+    },
+    {
+      what: 'Poller.set() with HANGUP in the mask (a result, not an interest)',
+      call: (poller, fd) => poller.set(fd, READABLE | HANGUP),
+      error: outOfRange,
+    },
+    {
+      what: 'Poller.set() with a fractional mask',
+      call: (poller, fd) => poller.set(fd, 1.5),
+      error: outOfRange,
+    },
+    {
+      what: 'Poller.wait() with a timeout below -1',
+      call: (poller) => poller.wait(-2, new Int32Array(2)),
+      error: outOfRange,
+    },
+    {
+      what: 'Poller.wait() with a NaN timeout',
+      call: (poller) => poller.wait(Number.NaN, new Int32Array(2)),
+      error: outOfRange,
+    },
+    {
+      what: 'Poller.wait() with a timeout above 2147483647 ms',
+      call: (poller) => poller.wait(2 ** 31, new Int32Array(2)),
+      error: outOfRange,
+    },
+    {
+      what: 'Poller.wait() with a timeout that is a string',
+      call: (poller) => untypedOf(poller).wait('0', new Int32Array(2)),
+      error: invalidType,
+    },
+    {
+      what: 'Poller.wait() into an out array with no room for one pair',
+      call: (poller) => poller.wait(0, new Int32Array(1)),
+      error: outOfRange,
+    },
+    {
+      what: 'Poller.wait() into a Uint32Array',
+      call: (poller) => untypedOf(poller).wait(0, new Uint32Array(2)),
+      error: invalidType,
+    },
+    {
+      what: 'Poller.entries() into a plain array',
+      call: (poller) => untypedOf(poller).entries([0, 0, 0]),
+      error: invalidType,
+    },
+  ];
+
+  for (const { what, call, error } of badPollerCalls) {
+    it(what, () => {
+      const devNull = fds.track(openSync('/dev/null', 'r'));
+      const poller = new native.Poller();
+      poller.set(devNull, READABLE);
+
+      expect(() => call(poller, devNull)).toThrow(error);
+
+      // The array is as it was, and no poll() ran: it would have answered READABLE for /dev/null.
+      const entries = new Int32Array(6);
+      expect(poller.entries(entries)).toBe(1);
+      expect([...entries.subarray(0, 3)]).toEqual([devNull, READABLE, 0]);
+    });
+  }
 });

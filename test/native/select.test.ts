@@ -16,7 +16,12 @@ import {
   sendUntilFull,
   smallBufferConnection,
 } from '../helpers/buffers.js';
-import { openDevNullUntil, openFdLimit } from '../helpers/fds.js';
+import {
+  devNullFds,
+  FDS_NEEDED_ABOVE_SETSIZE,
+  openDevNullUntil,
+  openFdLimit,
+} from '../helpers/fds.js';
 import {
   connectPair,
   listenOn,
@@ -25,21 +30,9 @@ import {
   WAIT_LIMIT_MS,
   waitFor,
 } from '../helpers/sockets.js';
-
-/** A short timeout, and how much of it select() must at least have waited (timer slack aside). */
-const SHORT_TIMEOUT_MS = 50;
-const SHORT_TIMEOUT_FLOOR_MS = 45;
-/** The fewest open fds the FD_SETSIZE test needs: FD_SETSIZE plus some already open. */
-const FDS_NEEDED_ABOVE_SETSIZE = 1100;
+import { SHORT_TIMEOUT_FLOOR_MS, SHORT_TIMEOUT_MS } from '../helpers/waits.js';
 
 const fds = trackFdsOfThisFile();
-
-/** Two fds on /dev/null, always readable and writable, lower first. */
-function twoDevNullFds(): [number, number] {
-  const a = fds.track(openSync('/dev/null', 'r'));
-  const b = fds.track(openSync('/dev/null', 'r'));
-  return [Math.min(a, b), Math.max(a, b)];
-}
 
 describe('the read set', () => {
   it('a listening socket becomes readable when a client connects; accept() then returns it', () => {
@@ -180,7 +173,7 @@ describe('the exception set', () => {
 
 describe('the Selector', () => {
   it('maxFd follows add() and remove(): select() scans fds 0..maxFd', () => {
-    const [low, high] = twoDevNullFds();
+    const [low, high] = devNullFds(fds, 2);
     const selector = new native.Selector();
     expect(selector.maxFd).toBe(-1);
     selector.add(low, READABLE);
@@ -210,7 +203,7 @@ describe('the Selector', () => {
   });
 
   it('wait() writes (fd, mask) pairs in fd order, no more than out holds; the rest stay ready', () => {
-    const [low, high] = twoDevNullFds();
+    const [low, high] = devNullFds(fds, 2);
     const selector = new native.Selector();
     selector.add(high, READABLE); // /dev/null is always readable
     selector.add(low, READABLE);
