@@ -4,6 +4,7 @@
       "target_name": "selectchat",
       "sources": [
         "native/args.cc",
+        "native/epoll.cc",
         "native/errors.cc",
         "native/module.cc",
         "native/poll.cc",

@@ -23,6 +23,12 @@ void ThrowTypeError(Napi::Env env, const char* message) {
   error.ThrowAsJavaScriptException();
 }
 
+void ThrowError(Napi::Env env, const char* code, const char* message) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", Napi::String::New(env, code));
+  error.ThrowAsJavaScriptException();
+}
+
 void ThrowRangeError(Napi::Env env, const char* code, const char* message) {
   Napi::Error error = Napi::RangeError::New(env, message);
   error.Set("code", Napi::String::New(env, code));

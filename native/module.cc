@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "epoll.h"
 #include "mask.h"
 #include "poll.h"
 #include "select.h"
@@ -51,6 +52,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSockets(env, exports);
   InitSelect(env, exports);
   InitPoll(env, exports);
+  InitEpoll(env, exports);
   InitUvLoop(env, exports);
   return exports;
 }

@@ -55,6 +55,31 @@ export interface Poller {
   readonly size: number;
 }
 
+/**
+ * One epoll instance (epoll_create1 with EPOLL_CLOEXEC): the interest list lives in the kernel,
+ * edited by ctl(); wait() gets back only the ready fds. Level-triggered. Call close() when done
+ * (an Epoller dropped without it closes its fd when garbage-collected).
+ */
+export interface Epoller {
+  /**
+   * One epoll_ctl(): op is EPOLL_CTL_ADD, EPOLL_CTL_MOD or EPOLL_CTL_DEL, mask the interest
+   * (READABLE | WRITABLE | EXCEPTION; HANGUP and ERROR are reported even for mask 0). The
+   * kernel's refusals (EEXIST, ENOENT, EBADF, EPERM for a regular file) throw as system errors;
+   * a call after close() throws ERR_EPOLL_CLOSED.
+   */
+  ctl(op: number, fd: number, mask: number): void;
+  /**
+   * epoll_wait() with timeoutMs (-1 waits forever, 0 polls, fractions round up to whole ms).
+   * Writes (fd, mask) pairs into out, no more than it holds, and returns how many fds are
+   * ready, or -EINTR when a signal interrupted the wait. Masks may carry HANGUP and ERROR.
+   */
+  wait(timeoutMs: number, out: Int32Array): number;
+  /** Closes the epoll fd; later calls do nothing. */
+  close(): void;
+  /** The epoll instance's fd, or -1 once closed. */
+  readonly fd: number;
+}
+
 /** The numeric constants of the C headers that the TypeScript layers need. */
 export interface Constants {
   AF_INET: number;
@@ -83,14 +108,19 @@ export interface Native {
   READABLE: number;
   WRITABLE: number;
   EXCEPTION: number;
-  /** Result only: hung up; for TCP, shut both ways or reset (POLLHUP). */
+  /** Result only: hung up; for TCP, shut both ways or reset (POLLHUP, EPOLLHUP). */
   HANGUP: number;
-  /** Result only: a socket error is pending, recv() or SO_ERROR will report it (POLLERR). */
+  /** Result only: a socket error is pending, recv() or SO_ERROR reports it (POLLERR, EPOLLERR). */
   ERROR: number;
   /** Result only, poll() only: the fd is not open (POLLNVAL). */
   INVALID: number;
   Selector: new () => Selector;
   Poller: new () => Poller;
+  Epoller: new () => Epoller;
+  /** The ops of Epoller.ctl(). */
+  EPOLL_CTL_ADD: number;
+  EPOLL_CTL_MOD: number;
+  EPOLL_CTL_DEL: number;
 
   /** A new non-blocking, close-on-exec socket. */
   socket(family: number, type: number): number;
@@ -133,8 +163,19 @@ export interface SystemError extends Error {
 const require = createRequire(import.meta.url);
 export const native: Native = require('../../build/Release/selectchat.node') as Native;
 
-export const { constants, FD_SETSIZE, READABLE, WRITABLE, EXCEPTION, HANGUP, ERROR, INVALID } =
-  native;
+export const {
+  constants,
+  FD_SETSIZE,
+  READABLE,
+  WRITABLE,
+  EXCEPTION,
+  HANGUP,
+  ERROR,
+  INVALID,
+  EPOLL_CTL_ADD,
+  EPOLL_CTL_MOD,
+  EPOLL_CTL_DEL,
+} = native;
 
 /** True for errors thrown by a failed system call in the addon (or in Node). */
 export function isSystemError(error: unknown): error is SystemError {

@@ -5,11 +5,16 @@ import { getSystemErrorName } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   constants,
+  EPOLL_CTL_ADD,
+  EPOLL_CTL_DEL,
+  EPOLL_CTL_MOD,
+  ERROR,
   HANGUP,
   isSystemError,
   native,
   READABLE,
   WRITABLE,
+  type Epoller,
   type Poller,
 } from '../../src/binding/native.js';
 import { systemError } from '../../src/binding/sys-error.js';
@@ -337,6 +342,91 @@ describe('bad arguments throw TypeError or RangeError and never reach the kernel
       const entries = new Int32Array(6);
       expect(poller.entries(entries)).toBe(1);
       expect([...entries.subarray(0, 3)]).toEqual([devNull, READABLE, 0]);
+    });
+  }
+
+  /** Each bad call is made on an Epoller watching `listed`; `other` is open and not listed. */
+  const badEpollerCalls: {
+    what: string;
+    call: (epoller: Epoller, other: number) => unknown;
+    error: unknown;
+  }[] = [
+    {
+      what: 'Epoller.ctl() with an op that is not a number',
+      call: (epoller, other) => untypedOf(epoller).ctl('ADD', other, READABLE),
+      error: invalidType,
+    },
+    {
+      what: 'Epoller.ctl() with an op that is none of EPOLL_CTL_ADD, _MOD, _DEL',
+      call: (epoller, other) =>
+        epoller.ctl(Math.max(EPOLL_CTL_ADD, EPOLL_CTL_MOD, EPOLL_CTL_DEL) + 1, other, READABLE),
+      error: outOfRange,
+    },
+    {
+      what: 'Epoller.ctl() with op 0',
+      call: (epoller, other) => epoller.ctl(0, other, READABLE),
+      error: outOfRange,
+    },
+    {
+      what: 'Epoller.ctl() with an fd that is not a number',
+      call: (epoller, other) => untypedOf(epoller).ctl(EPOLL_CTL_ADD, String(other), READABLE),
+      error: invalidType,
+    },
+    {
+      what: 'Epoller.ctl() with a negative fd',
+      call: (epoller) => epoller.ctl(EPOLL_CTL_ADD, -1, READABLE),
+      error: outOfRange,
+    },
+    {
+      what: 'Epoller.ctl() with ERROR in the mask (a result, not an interest)',
+      call: (epoller, other) => epoller.ctl(EPOLL_CTL_ADD, other, READABLE | ERROR),
+      error: outOfRange,
+    },
+    {
+      what: 'Epoller.ctl() with a negative mask',
+      call: (epoller, other) => epoller.ctl(EPOLL_CTL_ADD, other, -1),
+      error: outOfRange,
+    },
+    {
+      what: 'Epoller.ctl() with a missing mask',
+      call: (epoller, other) => untypedOf(epoller).ctl(EPOLL_CTL_ADD, other),
+      error: invalidType,
+    },
+    {
+      what: 'Epoller.wait() with a timeout below -1',
+      call: (epoller) => epoller.wait(-2, new Int32Array(2)),
+      error: outOfRange,
+    },
+    {
+      what: 'Epoller.wait() with a timeout above 2147483647 ms',
+      call: (epoller) => epoller.wait(2 ** 31, new Int32Array(2)),
+      error: outOfRange,
+    },
+    {
+      what: 'Epoller.wait() into an out array with no room for one pair',
+      call: (epoller) => epoller.wait(0, new Int32Array(1)),
+      error: outOfRange,
+    },
+    {
+      what: 'Epoller.wait() into a Buffer',
+      call: (epoller) => untypedOf(epoller).wait(0, Buffer.alloc(8)),
+      error: invalidType,
+    },
+  ];
+
+  for (const { what, call, error } of badEpollerCalls) {
+    it(what, ({ onTestFinished }) => {
+      const listed = listenOn(fds).fd;
+      const other = listenOn(fds).fd;
+      const epoller = new native.Epoller();
+      onTestFinished(() => epoller.close());
+      epoller.ctl(EPOLL_CTL_ADD, listed, READABLE);
+
+      expect(() => call(epoller, other)).toThrow(error);
+
+      // No epoll_ctl() ran: other can still be added (no EEXIST), listed changed (no ENOENT).
+      epoller.ctl(EPOLL_CTL_ADD, other, READABLE);
+      epoller.ctl(EPOLL_CTL_MOD, listed, READABLE);
     });
   }
 });
