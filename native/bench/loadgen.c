@@ -12,8 +12,16 @@
  *         each receive it in order, and a sender keeps at most --depth messages that not
  *         everyone has seen (closed loop).
  *   idle  the echo workload, beside --idle connections that stay open doing nothing.
- * Latencies go into a log-linear histogram (~1.6% buckets, nothing stored per sample). Each
- * round reads every ready socket once into one 64 KiB buffer and writes each connection once.
+ * With --rate R the load is open loop instead: line j of the whole run is due at start + j / R,
+ * dealt round-robin to the senders (so each sends R / senders lines per second, evenly phased),
+ * and carries its *intended* time, not the time it went out. A line that could not go out on
+ * time — the socket refused it, or --depth lines were already outstanding — stays due and goes
+ * out as soon as it can, still stamped with its intended time: a stalled server is charged for
+ * every line that waited, not for one (coordinated omission). Nothing is buffered for them: a
+ * connection's schedule position says which lines are owed.
+ * Latencies go into a log-linear histogram (128 linear buckets per power of two: a percentile is
+ * within 0.4 % of the true sample, nothing stored per sample unless --samples asks). Each round
+ * reads every ready socket once into one 64 KiB buffer and writes each connection once.
  * Lines starting "* " are events and ignored; lines starting "! " and lost connections count
  * as errors. The process always exits within warmup + duration + 10 seconds.
  */
@@ -29,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -50,10 +59,10 @@ enum {
   ECHO_HEADER = TIME_DIGITS,        /* echo payload: "<time>xxxx...\n" */
   CHAT_HEADER = SENDER_DIGITS + 1 + SEQUENCE_DIGITS + 1 + TIME_DIGITS, /* "<s> <seq> <time>" */
   MAX_ERROR_REPORTS = 5,            /* errors described on stderr; the rest only counted */
-  HIST_SUB_BITS = 7,                /* 64 linear sub-buckets per power of two: ~1.6% */
+  HIST_SUB_BITS = 8,                /* 128 linear sub-buckets per power of two: <= 0.4% */
   HIST_SUB = 1 << HIST_SUB_BITS,
   HIST_HALF = HIST_SUB / 2,
-  HIST_MAX_SHIFT = 40,              /* values beyond ~2^46 ns land in the last bucket */
+  HIST_MAX_SHIFT = 40,              /* 2^48 ns (78 h) and more share the last bucket */
   HIST_BUCKETS = HIST_SUB + HIST_MAX_SHIFT * HIST_HALF,
 };
 
@@ -63,6 +72,9 @@ static const int64_t SETUP_TIMEOUT_NS = 5000000000;   /* connect and welcome, al
 static const int64_t SETTLE_QUIET_NS = 200000000;     /* chat: join events have settled */
 static const int64_t SETTLE_MAX_NS = 1000000000;
 static const double HARD_LIMIT_SLACK_S = 9.5;         /* exit by warmup + duration + 10 s */
+static const double MAX_RATE = 1e8;                   /* lines/s: far beyond any loopback server */
+static const unsigned long OPEN_LOOP_TIMER_SLACK_NS = 1000; /* wake on schedule, not 50 µs late */
+static const size_t SAMPLES_BUFFER_SIZE = 1 << 20;   /* --samples is written in 1 MiB blocks */
 
 enum workload { WORKLOAD_ECHO, WORKLOAD_CHAT, WORKLOAD_IDLE };
 static const char *const WORKLOAD_NAMES[] = {"echo", "chat", "idle"};
@@ -76,12 +88,15 @@ struct options {
   enum workload workload;
   int connections, depth, size, senders, idle;
   double warmup_s, duration_s;
+  double rate;                   /* open loop: lines/s over all senders; 0 = closed loop */
+  const char *samples_path;      /* every measured latency, ns, one per line */
 };
 
 struct conn {
   int fd;
   uint8_t idle, state, dirty, wants_writable, discarding;
   uint32_t inflight;             /* echo: lines sent and not yet back */
+  uint64_t next_line;            /* echo, open loop: index of the next line on its schedule */
   char *carry;                   /* the partial line kept between reads */
   uint32_t carry_len, carry_cap;
   char *out;                     /* bytes not yet taken by the kernel: out[out_off..out_len) */
@@ -114,6 +129,11 @@ static int64_t window_start_ns, window_end_ns;
 static struct rusage usage_start, usage_end;
 static uint64_t messages, deliveries, errors;
 static struct histogram latency;
+static struct histogram send_lag;  /* open loop: how late each line went out, measured window */
+static int64_t schedule_start_ns;  /* open loop: line j of the run is due at this + j / rate */
+static uint64_t lines_announced;   /* open loop: lines j below this have woken their sender */
+static uint64_t scheduled, unsent; /* open loop: due in the window; due by its end, never sent */
+static FILE *samples_file;
 static int *dirty_list, dirty_count;
 static char *echo_template, *chat_template; /* a whole outgoing line, header to be filled in */
 static char read_buffer[READ_BUFFER_SIZE];
@@ -133,6 +153,12 @@ static void usage(FILE *to) {
         "  --duration SEC    the measured window (default 5)\n"
         "  --senders K       chat: connections that send (default 1)\n"
         "  --idle M          connections opened first that only read (default 0)\n"
+        "  --rate R          open loop: R lines/s over all senders (chat: messages/s), each\n"
+        "                    sender on its own evenly phased schedule, latency counted from\n"
+        "                    each line's intended send time; --depth caps the lines (chat:\n"
+        "                    messages) outstanding per sender (default: closed loop)\n"
+        "  --samples FILE    also write every measured latency to FILE: nanoseconds as\n"
+        "                    decimal text, one per line, in the order they were measured\n"
         "Prints one JSON object on stdout. Exit 0 after a run, 1 when the server cannot be\n"
         "reached or set up, 2 on a bad command line. Always exits by warmup + duration + 10 s.\n",
         to);
@@ -210,12 +236,18 @@ static double histogram_value(int index) {
   return (double)low + (double)((uint64_t)1 << shift) / 2;
 }
 
-/* Counts one latency sample, in nanoseconds. */
+/* Counts one sample, in nanoseconds. */
 static void histogram_record(struct histogram *h, int64_t value) {
   uint64_t v = value > 0 ? (uint64_t)value : 0;
   h->buckets[histogram_index(v)]++;
   h->count++;
   if (v > h->max) h->max = v;
+}
+
+/* Counts one measured latency, and writes it to --samples exactly as the histogram saw it. */
+static void record_latency(int64_t value) {
+  histogram_record(&latency, value);
+  if (samples_file) fprintf(samples_file, "%lld\n", (long long)(value > 0 ? value : 0));
 }
 
 /* The value below which the given fraction of samples fall, in microseconds. */
@@ -312,7 +344,7 @@ static void on_echo_line(struct conn *c, const char *line, size_t len, int64_t n
   c->inflight--;
   if (phase == PHASE_MEASURE) {
     messages++;
-    histogram_record(&latency, now - (int64_t)sent);
+    record_latency(now - (int64_t)sent);
   }
   mark_dirty(c);
 }
@@ -337,7 +369,7 @@ static void on_chat_line(struct conn *c, const char *line, size_t len, int64_t n
   senders[s].remaining[seq % opt.depth]--;
   if (phase == PHASE_MEASURE) {
     deliveries++;
-    histogram_record(&latency, now - (int64_t)sent);
+    record_latency(now - (int64_t)sent);
   }
   if (seq == senders[s].done_seq) complete_messages((int)s);
 }
@@ -443,49 +475,121 @@ static void write_pending(struct conn *c) {
   }
 }
 
-/* Echo: tops the connection up to depth lines in flight, stamped with the current time. */
+/* Open loop: when line j of the whole run is due. */
+static int64_t due_ns(uint64_t j) {
+  return schedule_start_ns + (int64_t)((double)j * (double)NS_PER_S / opt.rate);
+}
+
+/* Open loop: how many lines of the whole run are due by time t. */
+static uint64_t lines_due_by(int64_t t) {
+  if (t < schedule_start_ns) return 0;
+  return (uint64_t)((double)(t - schedule_start_ns) * opt.rate / (double)NS_PER_S) + 1;
+}
+
+/* Open loop: sender i's own lines among the first `due` of the run (lines i, i + K, i + 2K...). */
+static uint64_t sender_share(uint64_t due, int i) {
+  uint64_t k = (uint64_t)opt.senders;
+  return due > (uint64_t)i ? (due - (uint64_t)i + k - 1) / k : 0;
+}
+
+/*
+ * The time a sender's line k carries: open loop, when it is due (0 if it is not due yet);
+ * closed loop, now. Open-loop lateness in the measured window goes into send_lag.
+ */
+static int64_t line_stamp(int i, uint64_t k, int64_t now) {
+  if (opt.rate == 0) return now;
+  int64_t due = due_ns(k * (uint64_t)opt.senders + (uint64_t)i);
+  if (due > now) return 0;
+  if (phase == PHASE_MEASURE) histogram_record(&send_lag, now - due);
+  return due;
+}
+
+/* Room for one more line at the end of a connection's output, unsent bytes moved to the front. */
+static char *output_slot(struct conn *c) {
+  if (c->out_off > 0) {
+    memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+    c->out_len -= c->out_off;
+    c->out_off = 0;
+  }
+  reserve(&c->out, &c->out_cap, c->out_len + (uint32_t)opt.size);
+  char *line = c->out + c->out_len;
+  c->out_len += (uint32_t)opt.size;
+  return line;
+}
+
+/* Echo: tops the connection up to depth lines in flight (open loop: only lines already due). */
 static void compose_echo(struct conn *c) {
-  uint64_t now = (uint64_t)now_ns();
+  int i = (int)(c - conns);
+  int64_t now = now_ns();
   while (c->inflight < (uint32_t)opt.depth) {
-    reserve(&c->out, &c->out_cap, c->out_len + (uint32_t)opt.size);
-    char *line = c->out + c->out_len;
+    int64_t stamp = line_stamp(i, c->next_line, now);
+    if (stamp == 0) break;
+    char *line = output_slot(c);
     memcpy(line, echo_template, (size_t)opt.size);
-    put_digits(line, now, TIME_DIGITS);
-    c->out_len += (uint32_t)opt.size;
+    put_digits(line, (uint64_t)stamp, TIME_DIGITS);
+    c->next_line++;
     c->inflight++;
   }
 }
 
-/* Chat: sends new messages while fewer than depth are not yet seen by everyone. */
+/* Chat: sends new messages while fewer than depth are not yet seen by everyone (open loop: due ones). */
 static void compose_chat(struct conn *c) {
   int s = (int)(c - conns);
   if (s >= opt.senders) return;
   struct sender *snd = &senders[s];
-  uint64_t now = (uint64_t)now_ns();
+  int64_t now = now_ns();
   while (snd->next_seq - snd->done_seq < (uint32_t)opt.depth && live_active > 1) {
-    reserve(&c->out, &c->out_cap, c->out_len + (uint32_t)opt.size);
-    char *line = c->out + c->out_len;
+    int64_t stamp = line_stamp(s, snd->next_seq, now);
+    if (stamp == 0) break;
+    char *line = output_slot(c);
     memcpy(line, chat_template, (size_t)opt.size);
     put_digits(line, (uint64_t)s, SENDER_DIGITS);
     put_digits(line + SENDER_DIGITS + 1, snd->next_seq, SEQUENCE_DIGITS);
-    put_digits(line + CHAT_HEADER - TIME_DIGITS, now, TIME_DIGITS);
-    c->out_len += (uint32_t)opt.size;
+    put_digits(line + CHAT_HEADER - TIME_DIGITS, (uint64_t)stamp, TIME_DIGITS);
     snd->remaining[snd->next_seq % opt.depth] = (uint32_t)live_active - 1;
     snd->next_seq++;
   }
 }
 
-/* End of round: each connection that has something to say writes it, once. */
+/* Open loop: lines due by the end of the window that never went out, over every sender. */
+static uint64_t count_unsent(int64_t end) {
+  uint64_t due = lines_due_by(end), total = 0;
+  for (int i = 0; i < opt.senders; i++) {
+    uint64_t sent = opt.workload == WORKLOAD_CHAT ? senders[i].next_seq : conns[i].next_line;
+    uint64_t owed = sender_share(due, i);
+    if (owed > sent && conns[i].state == CONN_READY) total += owed - sent;
+  }
+  return total;
+}
+
+/* Open loop: wakes each sender whose next line came due since the last round. */
+static void announce_due_lines(int64_t now) {
+  if (opt.rate == 0 || (phase != PHASE_WARMUP && phase != PHASE_MEASURE)) return;
+  uint64_t due = lines_due_by(now);
+  if (due - lines_announced >= (uint64_t)opt.senders) {
+    for (int i = 0; i < opt.senders; i++) mark_dirty(&conns[i]);
+  } else {
+    for (uint64_t j = lines_announced; j < due; j++) mark_dirty(&conns[j % (uint64_t)opt.senders]);
+  }
+  lines_announced = due;
+}
+
+/*
+ * End of round: each connection that has something to say writes it, once. Closed loop composes
+ * only once the last output is gone; open loop composes whatever is due, even behind a full
+ * socket, so that those lines keep their intended times (at most depth of them per sender).
+ */
 static void flush_dirty(void) {
   for (int i = 0; i < dirty_count; i++) {
     struct conn *c = &conns[dirty_list[i]];
     c->dirty = 0;
-    if (c->state != CONN_READY || c->wants_writable) continue;
-    if (c->out_len == 0 && (phase == PHASE_WARMUP || phase == PHASE_MEASURE)) {
+    if (c->state != CONN_READY) continue;
+    int running = phase == PHASE_WARMUP || phase == PHASE_MEASURE;
+    if (running && (opt.rate > 0 || c->out_len == 0)) {
       if (opt.workload == WORKLOAD_CHAT) compose_chat(c);
       else compose_echo(c);
     }
-    if (c->out_len > c->out_off) write_pending(c);
+    if (!c->wants_writable && c->out_len > c->out_off) write_pending(c);
   }
   dirty_count = 0;
 }
@@ -550,6 +654,7 @@ static int active_setup_pending(void) {
 /* Starts the load: warmup now, the measured window after it. */
 static void begin_workload(int64_t now) {
   phase = PHASE_WARMUP;
+  schedule_start_ns = now;
   warmup_end_ns = now + (int64_t)(opt.warmup_s * NS_PER_S);
   measure_end_ns = warmup_end_ns; /* set again when the window really opens */
   for (int i = 0; i < opt.connections; i++) mark_dirty(&conns[i]);
@@ -587,11 +692,15 @@ static void advance_phase(int64_t now) {
     phase = PHASE_DONE;
     window_end_ns = now;
     getrusage(RUSAGE_SELF, &usage_end);
+    if (opt.rate > 0) {
+      scheduled = lines_due_by(window_end_ns) - lines_due_by(window_start_ns);
+      unsent = count_unsent(window_end_ns);
+    }
   }
 }
 
-/* Milliseconds epoll_wait may sleep before the next phase deadline, rounded up. */
-static int wait_timeout_ms(int64_t now) {
+/* How long epoll may sleep: until the next phase deadline or, open loop, the next line due. */
+static struct timespec wait_timeout(int64_t now) {
   int64_t deadline;
   switch (phase) {
     case PHASE_CONNECT:
@@ -600,18 +709,22 @@ static int wait_timeout_ms(int64_t now) {
     case PHASE_WARMUP: deadline = warmup_end_ns; break;
     default: deadline = measure_end_ns; break;
   }
-  int64_t wait = deadline - now;
-  return wait <= 0 ? 0 : (int)((wait + 999999) / 1000000);
+  int running = phase == PHASE_WARMUP || phase == PHASE_MEASURE;
+  if (opt.rate > 0 && running && due_ns(lines_announced) < deadline) deadline = due_ns(lines_announced);
+  int64_t wait = deadline > now ? deadline - now : 0;
+  return (struct timespec){.tv_sec = wait / NS_PER_S, .tv_nsec = wait % NS_PER_S};
 }
 
-/* The event loop: one epoll_wait per round, every ready socket served, then the writes. */
+/* The event loop: one epoll wait per round, every ready socket served, then the writes. */
 static void run(void) {
   static struct epoll_event events[MAX_EVENTS];
   start_ns = now_ns();
   advance_phase(start_ns);
   while (phase != PHASE_DONE) {
-    int ready = epoll_wait(epoll_fd, events, MAX_EVENTS, wait_timeout_ms(now_ns()));
-    if (ready < 0 && errno != EINTR) fail("epoll_wait: %s", strerror(errno));
+    struct timespec timeout = wait_timeout(now_ns());
+    int ready = epoll_pwait2(epoll_fd, events, MAX_EVENTS, &timeout, NULL);
+    if (ready < 0 && errno == ENOSYS) fail("epoll_pwait2: %s (Linux 5.11 or later)", strerror(errno));
+    if (ready < 0 && errno != EINTR) fail("epoll_pwait2: %s", strerror(errno));
     advance_phase(now_ns());
     if (phase == PHASE_DONE) break;
     for (int i = 0; i < ready; i++) {
@@ -627,6 +740,7 @@ static void run(void) {
         mark_dirty(c);
       }
     }
+    announce_due_lines(now_ns());
     flush_dirty();
     advance_phase(now_ns());
   }
@@ -661,10 +775,21 @@ static void print_report(void) {
          opt.port, opt.connections, opt.senders,
          opt.depth, opt.size, opt.idle, opt.warmup_s, window_s, (unsigned long long)messages,
          (double)messages / window_s, (unsigned long long)delivered, (double)delivered / window_s);
-  printf("\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"max\":%.1f,\"count\":%llu},",
+  printf("\"latency_us\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f,"
+         "\"count\":%llu},",
          histogram_percentile_us(&latency, 0.50), histogram_percentile_us(&latency, 0.90),
-         histogram_percentile_us(&latency, 0.99), (double)latency.max / 1000,
-         (unsigned long long)latency.count);
+         histogram_percentile_us(&latency, 0.99), histogram_percentile_us(&latency, 0.999),
+         (double)latency.max / 1000, (unsigned long long)latency.count);
+  if (opt.rate > 0) {
+    printf("\"mode\":\"open\",\"offered_per_s\":%.1f,\"scheduled\":%llu,\"unsent\":%llu,"
+           "\"send_lag_us\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f},",
+           opt.rate, (unsigned long long)scheduled, (unsigned long long)unsent,
+           histogram_percentile_us(&send_lag, 0.50), histogram_percentile_us(&send_lag, 0.99),
+           (double)send_lag.max / 1000);
+  } else {
+    printf("\"mode\":\"closed\",\"offered_per_s\":null,\"scheduled\":null,\"unsent\":null,"
+           "\"send_lag_us\":null,");
+  }
   printf("\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"errors\":%llu,\"ok\":%s}\n",
          cpu_seconds(usage_end.ru_utime, usage_start.ru_utime),
          cpu_seconds(usage_end.ru_stime, usage_start.ru_stime), (unsigned long long)errors,
@@ -689,6 +814,16 @@ static double parse_seconds(const char *flag, const char *value, double min) {
   double number = strtod(value, &end);
   if (!*value || *end || !(number >= min && number <= MAX_SECONDS)) {
     bad_usage("bad %s: %s (seconds from %g to %g)", flag, value, min, MAX_SECONDS);
+  }
+  return number;
+}
+
+/* Parses a rate in lines per second, above 0 and at most MAX_RATE, or rejects the command line. */
+static double parse_rate(const char *flag, const char *value) {
+  char *end;
+  double number = strtod(value, &end);
+  if (!*value || *end || !(number > 0 && number <= MAX_RATE)) {
+    bad_usage("bad %s: %s (lines per second, above 0 and at most %g)", flag, value, MAX_RATE);
   }
   return number;
 }
@@ -723,6 +858,10 @@ static void parse_args(int argc, char **argv) {
       opt.warmup_s = parse_seconds(flag, value, 0);
     } else if (!strcmp(flag, "--duration")) {
       opt.duration_s = parse_seconds(flag, value, 0.001);
+    } else if (!strcmp(flag, "--rate")) {
+      opt.rate = parse_rate(flag, value);
+    } else if (!strcmp(flag, "--samples")) {
+      opt.samples_path = value;
     } else if (!strcmp(flag, "--workload")) {
       if (!strcmp(value, "echo")) opt.workload = WORKLOAD_ECHO;
       else if (!strcmp(value, "chat")) opt.workload = WORKLOAD_CHAT;
@@ -799,6 +938,21 @@ static void prepare(void) {
   if (epoll_fd < 0) fail("epoll_create1: %s", strerror(errno));
 }
 
+/* Opens --samples for writing, fully buffered so that it costs no system call per sample. */
+static void open_samples(void) {
+  if (!opt.samples_path) return;
+  samples_file = fopen(opt.samples_path, "w");
+  if (!samples_file) fail("--samples %s: %s", opt.samples_path, strerror(errno));
+  setvbuf(samples_file, NULL, _IOFBF, SAMPLES_BUFFER_SIZE);
+}
+
+/* Flushes and closes --samples; a short write fails the run rather than leave a partial file. */
+static void close_samples(void) {
+  if (samples_file && (ferror(samples_file) | fclose(samples_file)) != 0) {
+    fail("--samples %s: %s", opt.samples_path, strerror(errno));
+  }
+}
+
 /* Arms the hard time limit: the process exits by warmup + duration + 10 s, no matter what. */
 static void arm_hard_limit(void) {
   double limit = opt.warmup_s + opt.duration_s + HARD_LIMIT_SLACK_S;
@@ -814,6 +968,8 @@ int main(int argc, char **argv) {
   arm_hard_limit();
   signal(SIGPIPE, SIG_IGN);
   resolve_server();
+  open_samples();
+  if (opt.rate > 0) prctl(PR_SET_TIMERSLACK, OPEN_LOOP_TIMER_SLACK_NS);
   prepare();
   raise_fd_limit();
   run();
@@ -821,6 +977,7 @@ int main(int argc, char **argv) {
     if (conns[i].state != CONN_WAITING && conns[i].state != CONN_DEAD) close(conns[i].fd);
   }
   close(epoll_fd);
+  close_samples();
   if (errors > MAX_ERROR_REPORTS) {
     fprintf(stderr, "selectchat-loadgen: %llu errors in all\n", (unsigned long long)errors);
   }

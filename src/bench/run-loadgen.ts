@@ -25,7 +25,18 @@ export interface LoadgenReport {
   messages_per_s: number;
   deliveries: number;
   deliveries_per_s: number;
-  latency_us: { p50: number; p90: number; p99: number; max: number; count: number };
+  /** p999 (the 99.9th percentile) is absent from reports written before open-loop mode. */
+  latency_us: { p50: number; p90: number; p99: number; p999?: number; max: number; count: number };
+  /** Open loop (--rate) or closed loop; absent before open-loop mode, which means closed. */
+  mode?: 'open' | 'closed';
+  /** Open loop: the --rate asked for, lines (chat: messages) per second over all senders. */
+  offered_per_s?: number | null;
+  /** Open loop: lines due within the measured window. */
+  scheduled?: number | null;
+  /** Open loop: lines due by the window's end that never went out (every slot was taken). */
+  unsent?: number | null;
+  /** Open loop: how late lines went out after their intended time, over the window. */
+  send_lag_us?: { p50: number; p99: number; max: number } | null;
   cpu_user_s: number;
   cpu_sys_s: number;
   errors: number;

@@ -1,12 +1,17 @@
 // The load generator (build/Release/selectchat-loadgen) against tiny in-test servers that cut
 // their replies at odd places: lines split across writes and several lines merged in one write.
+// Closed and open loop, echo and chat; the histogram checked against the raw samples.
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { LoadgenReport } from '../../src/bench/run-loadgen.js';
+import { expectPercentilesMatch, readSamples } from './samples.js';
 
 const LOADGEN = fileURLToPath(new URL('../../build/Release/selectchat-loadgen', import.meta.url));
 const run = promisify(execFile);
@@ -18,6 +23,8 @@ const WINDOW = ['--warmup', '0.2', '--duration', '0.5'];
 
 
 const servers: Server[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'selectchat-loadgen-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(async () => {
   for (const server of servers.splice(0)) {
     server.close();
@@ -76,6 +83,28 @@ function flush(client: Client): void {
   client.chain = writeCut(client.socket, bytes, client.chain);
 }
 
+/** An echo server: every line goes back to its sender, cut into pieces. */
+function echoServer(): Promise<number> {
+  return lineServer(() => {}, (client, line) => void client.out.push(`${line}\n`));
+}
+
+/** A chat room: a welcome and join events, then every line relayed to every other member. */
+function chatServer(): Promise<number> {
+  const members: Client[] = [];
+  return lineServer(
+    (client) => {
+      members.push(client);
+      client.socket.once('close', () => members.splice(members.indexOf(client), 1));
+      client.out.push(`* welcome guest-${client.id}, ${members.length} users online; /help for commands\n`);
+      for (const other of members) if (other !== client) other.out.push(`* guest-${client.id} joined\n`);
+      for (const other of members) flush(other);
+    },
+    (client, line) => {
+      for (const other of members) if (other !== client) other.out.push(`[guest-${client.id}] ${line}\n`);
+    },
+  );
+}
+
 /** Runs the generator and parses its one JSON line. */
 async function loadgen(args: string[]): Promise<LoadgenReport> {
   const { stdout } = await run(LOADGEN, ['--host', '127.0.0.1', ...args, ...WINDOW], { timeout: 15_000 });
@@ -86,34 +115,23 @@ async function loadgen(args: string[]): Promise<LoadgenReport> {
 
 describe('selectchat-loadgen', () => {
   it('echo: counts every line returned in split and merged pieces, with all result fields', async () => {
-    const port = await lineServer(() => {}, (client, line) => void client.out.push(`${line}\n`));
+    const port = await echoServer();
     const report = await loadgen(['--port', String(port), '--connections', '3', '--depth', '4', '--size', '64']);
     expect(report).toMatchObject({ workload: 'echo', connections: 3, senders: 3, depth: 4, size: 64, idle: 0, errors: 0, ok: true });
+    expect(report).toMatchObject({ mode: 'closed', offered_per_s: null, scheduled: null, unsent: null, send_lag_us: null });
     expect(report.messages).toBeGreaterThan(0);
     expect(report.deliveries).toBe(report.messages);
     expect(report.latency_us.count).toBe(report.messages);
     // duration_s is printed to the millisecond; the rate uses the exact window.
     expect(Math.abs(report.messages_per_s - report.messages / report.duration_s)).toBeLessThan(report.messages_per_s * 0.005 + 1);
     expect(report.duration_s).toBeGreaterThanOrEqual(0.5);
-    const { p50, p90, p99, max } = report.latency_us;
-    expect(0 < p50 && p50 <= p90 && p90 <= p99 && p99 <= max).toBe(true);
+    const { p50, p90, p99, p999 = 0, max } = report.latency_us;
+    expect(0 < p50 && p50 <= p90 && p90 <= p99 && p99 <= p999 && p999 <= max).toBe(true);
     for (const field of ['cpu_user_s', 'cpu_sys_s'] as const) expect(report[field]).toBeGreaterThanOrEqual(0);
   });
 
   it('chat: after the welcome, every relayed line reaches each other member once, in order', async () => {
-    const members: Client[] = [];
-    const port = await lineServer(
-      (client) => {
-        members.push(client);
-        client.socket.once('close', () => members.splice(members.indexOf(client), 1));
-        client.out.push(`* welcome guest-${client.id}, ${members.length} users online; /help for commands\n`);
-        for (const other of members) if (other !== client) other.out.push(`* guest-${client.id} joined\n`);
-        for (const other of members) flush(other);
-      },
-      (client, line) => {
-        for (const other of members) if (other !== client) other.out.push(`[guest-${client.id}] ${line}\n`);
-      },
-    );
+    const port = await chatServer();
     const report = await loadgen(['--port', String(port), '--workload', 'chat', '--connections', '4', '--senders', '2', '--depth', '4']);
     expect(report).toMatchObject({ workload: 'chat', connections: 4, senders: 2, depth: 4, errors: 0, ok: true });
     expect(report.messages).toBeGreaterThan(0);
@@ -133,5 +151,48 @@ describe('selectchat-loadgen', () => {
     const report = await loadgen(['--port', String(port), '--connections', '1']);
     expect(report.errors).toBeGreaterThanOrEqual(1);
     expect(report.ok).toBe(false);
+  });
+
+  it('--samples writes every measured latency, and the percentiles match the sorted samples within 1 %', async () => {
+    const port = await echoServer();
+    const file = join(dir, 'closed.txt');
+    const report = await loadgen(['--port', String(port), '--connections', '4', '--depth', '2', '--samples', file]);
+    const samples = readSamples(file);
+    expect(samples).toHaveLength(report.latency_us.count);
+    expectPercentilesMatch(report, samples);
+  });
+});
+
+describe('selectchat-loadgen --rate (open loop)', () => {
+  /** Lines that may sit between "due" and "counted" at each edge of the window. */
+  const edge = (r: LoadgenReport): number => 2 * r.senders * r.depth;
+
+  it('echo: every line due in the window comes back or is counted as unsent', async () => {
+    const port = await echoServer();
+    const file = join(dir, 'open-echo.txt');
+    const report = await loadgen(['--port', String(port), '--connections', '5', '--depth', '8', '--rate', '400', '--samples', file]);
+    expect(report).toMatchObject({ workload: 'echo', mode: 'open', offered_per_s: 400, errors: 0, ok: true });
+    // The schedule is exact: 400 lines/s over the window, whatever the server did.
+    expect(Math.abs((report.scheduled ?? 0) - 400 * report.duration_s)).toBeLessThanOrEqual(1);
+    expect(Math.abs(report.messages - (report.scheduled ?? 0))).toBeLessThanOrEqual((report.unsent ?? 0) + edge(report));
+    expect(report.send_lag_us?.p50).toBeGreaterThanOrEqual(0);
+    expectPercentilesMatch(report, readSamples(file));
+  });
+
+  it('chat: each sender on its schedule, every delivery counted from the intended time', async () => {
+    const port = await chatServer();
+    const args = ['--port', String(port), '--workload', 'chat', '--connections', '4', '--senders', '2', '--depth', '4', '--rate', '200'];
+    const report = await loadgen(args);
+    expect(report).toMatchObject({ workload: 'chat', mode: 'open', offered_per_s: 200, errors: 0, ok: true });
+    expect(Math.abs((report.scheduled ?? 0) - 200 * report.duration_s)).toBeLessThanOrEqual(1);
+    expect(Math.abs(report.messages - (report.scheduled ?? 0))).toBeLessThanOrEqual((report.unsent ?? 0) + edge(report));
+    expect(Math.abs(report.deliveries - report.messages * 3)).toBeLessThanOrEqual(3 * edge(report));
+    expect(report.latency_us.count).toBe(report.deliveries);
+  });
+
+  it('a bad --rate is a usage error (exit 2)', async () => {
+    const failed = await run(LOADGEN, ['--port', '1', '--rate', '0']).catch((error: { code: number; stderr: string }) => error);
+    expect(failed).toMatchObject({ code: 2 });
+    expect((failed as { stderr: string }).stderr).toMatch(/bad --rate: 0/);
   });
 });
