@@ -5,7 +5,7 @@ import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import type { BenchResults } from './results.js';
 import type { BenchEngine } from './scenarios.js';
-import { figures, selectCostPoints } from './summary.js';
+import { figures, selectCostPoints, sizeFigures } from './summary.js';
 
 /** One colour per engine, the same in every chart. */
 const ENGINE_COLOR: Record<BenchEngine, string> = { select: '#1f77b4', libuv: '#ff7f0e', 'c-ref': '#2ca02c' };
@@ -51,6 +51,21 @@ function throughputPanel(results: BenchResults): Panel | null {
     values,
     { field: 'connections', type: 'quantitative', scale: { type: 'log' }, title: 'connections' },
     { field: 'median', type: 'quantitative', title: 'messages/s' },
+    { field: 'engine', type: 'nominal', scale: engineScale(results), title: 'engine' },
+  );
+}
+
+/** The size sweep: MB/s against line size, one line per engine. */
+function sizePanel(results: BenchResults): Panel | null {
+  const values = sizeFigures(results)
+    .filter((f) => f.mbPerS)
+    .map((f) => ({ engine: f.engine, bytes: f.lineBytes, median: f.mbPerS?.median, min: f.mbPerS?.min, max: f.mbPerS?.max }));
+  if (values.length === 0) return null;
+  return linePanel(
+    'Echo ping-pong by line size: MB/s each way (median, min–max)',
+    values,
+    { field: 'bytes', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'line bytes' },
+    { field: 'median', type: 'quantitative', title: 'MB/s' },
     { field: 'engine', type: 'nominal', scale: engineScale(results), title: 'engine' },
   );
 }
@@ -106,7 +121,7 @@ function selectCostPanel(results: BenchResults): Panel | null {
 
 /** The chart's SVG text, or null when the results hold nothing to draw. */
 export async function renderChart(results: BenchResults): Promise<string | null> {
-  const panels = [throughputPanel(results), cpuPanel(results), selectCostPanel(results)].filter((p): p is Panel => p !== null);
+  const panels = [throughputPanel(results), sizePanel(results), cpuPanel(results), selectCostPanel(results)].filter((p): p is Panel => p !== null);
   if (panels.length === 0) return null;
   const m = results.machine;
   const spec = {

@@ -1,7 +1,8 @@
 // The bench's tables, for the terminal and for report.md, all computed from results.json alone.
 import { GENERATOR_BOUND_CORES, HIGH_STEAL_PCT } from './load-run.js';
 import type { BenchResults } from './results.js';
-import { figures, memoryFigures, selectCostPoints, spread, targets, type Figure, type Spread } from './summary.js';
+import { LINE_BYTES, SIZE_CONNECTIONS, type BenchEngine } from './scenarios.js';
+import { figures, memoryFigures, selectCostPoints, sizeFigures, spread, targets, type Spread } from './summary.js';
 import { markdownTable, textTable, type Table } from './table.js';
 
 /** 1234567 → "1.23M", 61876 → "61.9k". */
@@ -30,12 +31,12 @@ function bytes(value: number): string {
   return Math.abs(value) >= 1 << 20 ? `${(value / (1 << 20)).toFixed(1)} MiB` : `${(value / 1024).toFixed(1)} KiB`;
 }
 
-/** Each engine's rate over c-ref's, per paired run. */
-function versusCRef(results: BenchResults, figure: Figure): string {
-  if (figure.engine === 'c-ref') return '';
-  const runs = results.loadRuns.filter((r) => r.scenario === figure.scenario);
+/** An engine's rate over c-ref's on a scenario, per paired run. */
+function versusCRef(results: BenchResults, scenario: string, engine: BenchEngine): string {
+  if (engine === 'c-ref') return '';
+  const runs = results.loadRuns.filter((r) => r.scenario === scenario);
   const ratios = runs
-    .filter((r) => r.engine === figure.engine)
+    .filter((r) => r.engine === engine)
     .map((r) => {
       const c = runs.find((t) => t.engine === 'c-ref' && t.run === r.run);
       return r.rate != null && c?.rate ? r.rate / c.rate : null;
@@ -49,7 +50,7 @@ export function loadTable(results: BenchResults): Table {
     f.scenario,
     f.engine,
     show(f.rate, si),
-    versusCRef(results, f),
+    versusCRef(results, f.scenario, f.engine),
     show(f.cpuUsPerMsg, fixed(2)),
     show(f.p50Us, fixed(0)),
     show(f.p99Us, fixed(0)),
@@ -63,6 +64,23 @@ export function loadTable(results: BenchResults): Table {
     rows,
     align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
   };
+}
+
+/** 65536 → "64 KiB", 64 → "64 B". */
+function lineSize(bytes: number): string {
+  return bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`;
+}
+
+/** The size sweep: one row per line size × engine, messages/s and MB/s. */
+export function sizeTable(results: BenchResults): Table {
+  const rows = sizeFigures(results).map((f) => [
+    lineSize(f.lineBytes),
+    f.engine,
+    show(f.rate, si),
+    show(f.mbPerS, (v) => v.toFixed(v >= 100 ? 0 : 1)),
+    versusCRef(results, f.scenario, f.engine),
+  ]);
+  return { header: ['line', 'engine', 'msgs/s', 'MB/s', '× c-ref'], rows, align: ['r', 'l', 'r', 'r', 'r'] };
 }
 
 /** The issue's goals, met or missed. */
@@ -122,6 +140,7 @@ export function terminalReport(results: BenchResults): string {
   parts.push(`${p.runs} run(s) per figure, ${p.warmupS} s warm-up + ${p.durationS} s measured; median (min–max)\n`);
   const sections: [string, Table][] = [
     ['load (msgs/s = deliveries/s for chat)', loadTable(results)],
+    ['line sizes: echo ping-pong, MB/s of lines echoed each way', sizeTable(results)],
     ['targets', targetTable(results)],
     ['select() with 1 ready fd among N idle', selectCostTable(results)],
     [`memory: ${p.memoryConnections} idle echo connections`, memoryTable(results)],
@@ -141,7 +160,7 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
     `Measured ${results.startedAt} on: ${machineLine(results)}.`,
     '',
     `Preset \`${p.preset}\`: engines ${p.engines.join(', ')}; ${p.runs} run(s) per figure, engines interleaved run by run; ` +
-      `${p.warmupS} s warm-up + ${p.durationS} s measured; ${p.loadScenarios[0]?.lineBytes ?? 64}-byte lines. ` +
+      `${p.warmupS} s warm-up + ${p.durationS} s measured; ${lineSizes(results)}. ` +
       'Every figure is the median of its runs, with min–max in brackets.',
     '',
   ];
@@ -158,6 +177,18 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
         '`errors` = the generator saw refused, dropped or wrong lines; `failed` = no figure. Counts are runs of the total.',
       '',
     );
+    const sizes = sizeTable(results);
+    if (sizes.rows.length > 0) {
+      lines.push(
+        '## Line sizes',
+        '',
+        markdownTable(sizes),
+        '',
+        `Echo ping-pong, c=${SIZE_CONNECTIONS}, with lines of each size ('\\n' included). MB/s = messages/s × line bytes / 10^6: ` +
+          'the bytes of lines echoed per second, each way. × c-ref as above.',
+        '',
+      );
+    }
     const goals = targetTable(results);
     if (goals.rows.length > 0) lines.push('## Targets', '', markdownTable(goals), '', 'Ratios are medians of per-run-pair ratios.', '');
     lines.push('### Scenarios', '', markdownTable(scenarioTable(results)), '');
@@ -193,6 +224,12 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
   }
   lines.push('## Method', '', METHOD, '');
   return lines.join('\n');
+}
+
+/** "64-byte lines" when every scenario uses one size, else a pointer to the scenario table. */
+function lineSizes(results: BenchResults): string {
+  const sizes = [...new Set(results.parameters.loadScenarios.map((s) => s.lineBytes))];
+  return sizes.length <= 1 ? `${sizes[0] ?? LINE_BYTES}-byte lines` : 'line sizes as in the Scenarios table';
 }
 
 /** The load scenarios' generator settings. */

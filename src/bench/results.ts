@@ -23,7 +23,7 @@ export interface BenchParameters {
   generatorBoundCores: number;
   highStealPct: number;
   /** The load scenarios run, in full (connections, depth, senders, idle, line size). */
-  loadScenarios: (LoadScenario & { lineBytes: number })[];
+  loadScenarios: LoadScenario[];
 }
 
 /** One bench, as saved. */

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { BUILD_DIR } from '../package.js';
-import { LINE_BYTES, type LoadScenario } from './scenarios.js';
+import type { LoadScenario } from './scenarios.js';
 
 export const LOADGEN = `${BUILD_DIR}selectchat-loadgen`;
 
@@ -56,7 +56,7 @@ export interface LoadgenRun {
 export function loadgenArgs(scenario: LoadScenario, host: string, port: number, warmupS: number, durationS: number): string[] {
   const args = ['--host', host, '--port', String(port), '--workload', scenario.workload];
   args.push('--connections', String(scenario.connections), '--depth', String(scenario.depth));
-  args.push('--size', String(LINE_BYTES), '--warmup', String(warmupS), '--duration', String(durationS));
+  args.push('--size', String(scenario.lineBytes), '--warmup', String(warmupS), '--duration', String(durationS));
   if (scenario.workload === 'chat') args.push('--senders', String(scenario.senders));
   if (scenario.idle > 0) args.push('--idle', String(scenario.idle));
   return args;

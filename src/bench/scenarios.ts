@@ -4,8 +4,15 @@
 export const ENGINES = ['select', 'libuv', 'c-ref'] as const;
 export type BenchEngine = (typeof ENGINES)[number];
 
-/** Bytes per sent line, '\n' included: every load scenario uses it. */
+/** Bytes per sent line, '\n' included: every load scenario but the size sweep uses it. */
 export const LINE_BYTES = 64;
+
+/** The size sweep's lines, '\n' included: 64 B, 1 KiB, 16 KiB, 64 KiB (the servers' longest line
+ *  is 65536 bytes before its '\n', so 64 KiB with its '\n' fits). */
+export const SWEEP_LINE_BYTES = [64, 1024, 16 * 1024, 64 * 1024];
+
+/** Connections of the size sweep: echo ping-pong, as echo-c10. */
+export const SIZE_CONNECTIONS = 10;
 
 /**
  * Messages per chat sender not yet seen by everyone. Throughput still grows past 8 (the pipe
@@ -32,8 +39,8 @@ export const BENCH_MAX_CLIENTS = 1010;
 /** A load scenario: what the generator runs against one server. */
 export interface LoadScenario {
   id: string;
-  /** How the report groups it: echo ping-pong, pipelined echo, chat fan-out, idle crowd. */
-  group: 'echo' | 'echo-pipelined' | 'chat' | 'idle';
+  /** How the report groups it: echo ping-pong, pipelined echo, chat fan-out, idle crowd, line sizes. */
+  group: 'echo' | 'echo-pipelined' | 'chat' | 'idle' | 'size';
   /** The servers' --mode. */
   mode: 'echo' | 'chat';
   workload: 'echo' | 'chat' | 'idle';
@@ -44,6 +51,8 @@ export interface LoadScenario {
   depth: number;
   idle: number;
   title: string;
+  /** Bytes per sent line, '\n' included. */
+  lineBytes: number;
 }
 
 /** An echo scenario with connections c, depth d. */
@@ -59,6 +68,7 @@ function echo(c: number, depth: number): LoadScenario {
     depth,
     idle: 0,
     title: pipelined ? `echo, ${depth} in flight, c=${c}` : `echo ping-pong c=${c}`,
+    lineBytes: LINE_BYTES,
   };
 }
 
@@ -74,6 +84,7 @@ function chat(n: number, k: number): LoadScenario {
     depth: CHAT_DEPTH,
     idle: 0,
     title: `chat N=${n} K=${k}`,
+    lineBytes: LINE_BYTES,
   };
 }
 
@@ -90,6 +101,23 @@ function idleCrowd(): LoadScenario {
     depth: 1,
     idle,
     title: `${idle} idle + ${IDLE_ACTIVE_CONNECTIONS} active echo`,
+    lineBytes: LINE_BYTES,
+  };
+}
+
+/** 64 → "64", 1024 → "1k", 65536 → "64k": the size in a scenario id. */
+function sizeLabel(bytes: number): string {
+  return bytes >= 1024 ? `${bytes / 1024}k` : String(bytes);
+}
+
+/** Echo ping-pong with lines of a given size. */
+function size(bytes: number): LoadScenario {
+  return {
+    ...echo(SIZE_CONNECTIONS, 1),
+    id: `size-${sizeLabel(bytes)}`,
+    group: 'size',
+    title: `echo c=${SIZE_CONNECTIONS}, ${bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`} lines`,
+    lineBytes: bytes,
   };
 }
 
@@ -107,6 +135,7 @@ export const LOAD_SCENARIOS: readonly LoadScenario[] = [
   chat(500, 1),
   chat(500, 50),
   idleCrowd(),
+  ...SWEEP_LINE_BYTES.map(size),
 ];
 
 /** The micro-measurements that are not load runs. */

@@ -123,6 +123,31 @@ export function targets(results: BenchResults): Target[] {
   return found.filter((t): t is Target => t !== null);
 }
 
+/** One line size of the size sweep on one engine. */
+export interface SizeFigure {
+  scenario: string;
+  engine: BenchEngine;
+  lineBytes: number;
+  rate: Spread | null;
+  /** Megabytes (10^6 bytes) of lines echoed per second, each way. */
+  mbPerS: Spread | null;
+}
+
+/** The size sweep: messages/s and MB/s of each line size on each engine. */
+export function sizeFigures(results: BenchResults): SizeFigure[] {
+  return results.parameters.loadScenarios
+    .filter((s) => s.group === 'size')
+    .flatMap((s) =>
+      results.parameters.engines.flatMap((engine) => {
+        const runs = results.loadRuns.filter((r) => r.scenario === s.id && r.engine === engine);
+        if (runs.length === 0) return [];
+        const rate = spread(runs.map((r) => r.rate));
+        const mbPerS = spread(runs.map((r) => (r.rate === null ? null : (r.rate * s.lineBytes) / 1e6)));
+        return [{ scenario: s.id, engine, lineBytes: s.lineBytes, rate, mbPerS }];
+      }),
+    );
+}
+
 /** select() cost per idle count: the addon's and C's medians over the runs. */
 export function selectCostPoints(results: BenchResults): { idle: number; addon: Spread | null; c: Spread | null }[] {
   const idle = [...new Set(results.selectCost.flatMap((r) => r.c.map((p) => p.idle)))];

@@ -5,7 +5,7 @@ import { terminalReport } from '../bench/report.js';
 import type { BenchParameters, BenchResults } from '../bench/results.js';
 import { checkBuilt, measure } from '../bench/runner.js';
 import {
-  ALL_SCENARIO_IDS, BENCH_MAX_CLIENTS, ENGINES, FULL_PRESET, LINE_BYTES, LOAD_SCENARIOS, MEMORY_CONNECTIONS, MEMORY_ID,
+  ALL_SCENARIO_IDS, BENCH_MAX_CLIENTS, ENGINES, FULL_PRESET, LOAD_SCENARIOS, MEMORY_CONNECTIONS, MEMORY_ID,
   QUICK_PRESET, SELECT_COST_ID, SELECT_COST_IDLE, type Preset,
 } from '../bench/scenarios.js';
 import { UsageError, integerFlag, numberFlag, parseFlags } from './options.js';
@@ -90,7 +90,7 @@ function parameters(values: ReturnType<typeof parseFlags<typeof FLAGS>>['values'
     serverMaxClients: BENCH_MAX_CLIENTS,
     generatorBoundCores: GENERATOR_BOUND_CORES,
     highStealPct: HIGH_STEAL_PCT,
-    loadScenarios: LOAD_SCENARIOS.filter((s) => scenarios.includes(s.id)).map((s) => ({ ...s, lineBytes: LINE_BYTES })),
+    loadScenarios: LOAD_SCENARIOS.filter((s) => scenarios.includes(s.id)),
   };
 }
 

@@ -1,6 +1,6 @@
-// `selectchat bench` end to end, kept to a few seconds: one scenario, two engines, one run, plus
-// the memory measurement; then the report redrawn from results.json, a usage error, and the
-// addon's select() cost program.
+// `selectchat bench` end to end, kept to a few seconds: one scenario and one line size, two
+// engines, one run, plus the memory measurement; then the report redrawn from results.json, a
+// usage error, and the addon's select() cost program.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const SELECT_COST_WORKER = fileURLToPath(new URL('../../dist/bench/select-cost-worker.js', import.meta.url));
 const run = promisify(execFile);
-/** The whole smoke bench: two 1.5 s load runs, two memory runs, vega. */
+/** The whole smoke bench: four 1.5 s load runs, two memory runs, vega. */
 const BENCH_LIMIT_MS = 25_000;
 
 /** Runs the CLI; never throws, so a failed exit can be inspected. */
@@ -33,7 +33,7 @@ describe('selectchat bench', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'selectchat-bench-'));
-    const args = ['bench', '--scenarios', 'echo-c10,memory', '--engines', 'select,c-ref'];
+    const args = ['bench', '--scenarios', 'echo-c10,size-64k,memory', '--engines', 'select,c-ref'];
     bench = await cli([...args, '--runs', '1', '--duration', '1', '--warmup', '0.5', '--out', join(dir, 'out')]);
     results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8'));
   }, BENCH_LIMIT_MS + 5_000);
@@ -51,11 +51,13 @@ describe('selectchat bench', () => {
     expect(results.machine.cores).toBeGreaterThan(0);
     expect(results.machine.node).toBe(process.version);
     expect(results.loadAverage.start).toHaveLength(3);
-    expect(results.parameters).toMatchObject({ engines: ['select', 'c-ref'], scenarios: ['echo-c10', 'memory'], runs: 1, durationS: 1, warmupS: 0.5 });
-    expect(results.loadRuns.map((r: { engine: string }) => r.engine).sort()).toEqual(['c-ref', 'select']);
+    expect(results.parameters).toMatchObject({ engines: ['select', 'c-ref'], scenarios: ['echo-c10', 'size-64k', 'memory'], runs: 1, durationS: 1, warmupS: 0.5 });
+    const ran = results.loadRuns.map((r: { scenario: string; engine: string }) => `${r.scenario} ${r.engine}`).sort();
+    expect(ran).toEqual(['echo-c10 c-ref', 'echo-c10 select', 'size-64k c-ref', 'size-64k select']);
     for (const r of results.loadRuns) {
-      expect(r).toMatchObject({ scenario: 'echo-c10', run: 1, failure: null });
-      expect(r.loadgen).toMatchObject({ workload: 'echo', connections: 10, ok: true, errors: 0 });
+      expect(r).toMatchObject({ run: 1, failure: null });
+      const size = r.scenario === 'size-64k' ? 65536 : 64;
+      expect(r.loadgen).toMatchObject({ workload: 'echo', connections: 10, size, ok: true, errors: 0 });
       expect(r.rate).toBe(r.loadgen.deliveries_per_s);
       expect(r.serverCpuS).toBeGreaterThan(0);
       expect(r.serverCpuUsPerMsg).toBeCloseTo((r.serverCpuS / r.loadgen.deliveries) * 1e6, 6);
@@ -72,9 +74,11 @@ describe('selectchat bench', () => {
     }
   });
 
-  it('report.md has the load and memory tables and links the chart', () => {
+  it('report.md has the load, size and memory tables and links the chart', () => {
     const report = readFileSync(join(dir, 'out', 'report.md'), 'utf8');
     expect(report).toMatch(/^\| scenario \| engine \| msgs\/s \|/m);
+    expect(report).toMatch(/^\| 64 KiB \| select \| [\d.]+k? \| [\d.]+ \|/m);
+    expect(report).toMatch(/^\| 64 KiB \| c-ref \| [\d.]+k? \| [\d.]+ \|/m);
     expect(report).toMatch(/^\| echo-c10 \| select \| [\d.]+k? \|/m);
     expect(report).toMatch(/^\| echo-c10 \| c-ref \| [\d.]+k? \|/m);
     expect(report).toMatch(/^\| select \| 1000 \|/m);
