@@ -1,11 +1,12 @@
-// chart.svg: throughput vs connections, server CPU per message, the select() cost curve —
-// a Vega-Lite spec rendered to SVG by Vega in Node (no browser, no canvas).
+// chart.svg: throughput vs connections, MB/s by line size, the latency curves, server CPU per
+// message, the select() cost curve — a Vega-Lite spec rendered to SVG by Vega in Node (no
+// browser, no canvas).
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import type { BenchResults } from './results.js';
-import type { BenchEngine } from './scenarios.js';
-import { figures, selectCostPoints, sizeFigures } from './summary.js';
+import type { BenchEngine, LatencyScenario } from './scenarios.js';
+import { figures, latencyPoints, selectCostPoints, sizeFigures } from './summary.js';
 
 /** One colour per engine, the same in every chart. */
 const ENGINE_COLOR: Record<BenchEngine, string> = { select: '#1f77b4', libuv: '#ff7f0e', 'c-ref': '#2ca02c' };
@@ -70,6 +71,47 @@ function sizePanel(results: BenchResults): Panel | null {
   );
 }
 
+/** The percentiles a latency curve draws, solid and dashed. */
+const CURVE_PERCENTILES = ['p50', 'p99'] as const;
+
+/** One sweep's hockey stick: p50 and p99 against the achieved rate, log-log, the bound as a rule. */
+function latencyPanel(results: BenchResults, sweep: LatencyScenario): Panel | null {
+  const values = latencyPoints(results)
+    .filter((p) => p.scenario === sweep.id && p.rate && p.rate.median > 0)
+    .flatMap((p) =>
+      CURVE_PERCENTILES.flatMap((percentile) => {
+        const us = percentile === 'p50' ? p.p50Us : p.p99Us;
+        return us ? [{ engine: p.engine, fraction: p.fraction, rate: p.rate?.median, percentile, ms: us.median / 1000 }] : [];
+      }),
+    );
+  if (values.length === 0) return null;
+  const unit = sweep.load.mode === 'chat' ? 'deliveries/s' : 'messages/s';
+  return {
+    title: `${sweep.id}: latency vs ${unit} achieved, open loop (medians; log scales)`,
+    width: PANEL_WIDTH,
+    height: PANEL_HEIGHT,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'rate', type: 'quantitative', scale: { type: 'log' }, title: `${unit} achieved` },
+          y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'latency, ms' },
+          color: { field: 'engine', type: 'nominal', scale: engineScale(results), title: 'engine' },
+          strokeDash: { field: 'percentile', type: 'nominal', sort: [...CURVE_PERCENTILES], title: 'percentile' },
+          // In offered order: past saturation the achieved rate can fall back.
+          order: { field: 'fraction', type: 'quantitative' },
+        },
+      },
+      {
+        data: { values: [{ bound: results.parameters.latencyBoundUs / 1000 }] },
+        mark: { type: 'rule', color: '#888888', strokeDash: [2, 3] },
+        encoding: { y: { field: 'bound', type: 'quantitative' } },
+      },
+    ],
+  };
+}
+
 /** Server CPU µs per message: one small bar chart per scenario, each with its own scale. */
 function cpuPanel(results: BenchResults): Panel | null {
   const values = figures(results)
@@ -121,7 +163,13 @@ function selectCostPanel(results: BenchResults): Panel | null {
 
 /** The chart's SVG text, or null when the results hold nothing to draw. */
 export async function renderChart(results: BenchResults): Promise<string | null> {
-  const panels = [throughputPanel(results), sizePanel(results), cpuPanel(results), selectCostPanel(results)].filter((p): p is Panel => p !== null);
+  const panels = [
+    throughputPanel(results),
+    sizePanel(results),
+    ...results.parameters.latencyScenarios.map((sweep) => latencyPanel(results, sweep)),
+    cpuPanel(results),
+    selectCostPanel(results),
+  ].filter((p): p is Panel => p !== null);
   if (panels.length === 0) return null;
   const m = results.machine;
   const spec = {

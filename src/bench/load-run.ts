@@ -45,14 +45,21 @@ export interface LoadSettings {
   durationS: number;
 }
 
-/** Runs scenario against a fresh engine server once. */
-export async function measureLoad(scenario: LoadScenario, engine: BenchEngine, run: number, settings: LoadSettings): Promise<LoadRun> {
-  const result: LoadRun = {
-    scenario: scenario.id, engine, run, startedAt: new Date().toISOString(),
+/** A run that measured nothing yet. */
+export function emptyRun(scenario: string, engine: BenchEngine, run: number): LoadRun {
+  return {
+    scenario, engine, run, startedAt: new Date().toISOString(),
     server: { command: '', peakRssBytes: null, exit: null, stderr: '' },
     loadgenArgs: [], loadgen: null, loadgenStderr: '', rate: null, serverCpuS: null, serverCpuUsPerMsg: null,
     generatorCores: null, stealPct: null, loadAverage1m: loadAverage()[0], flags: [], failure: null,
   };
+}
+
+/** Runs scenario against a fresh engine server once: closed loop, or open loop at offeredPerS. */
+export async function measureLoad(
+  scenario: LoadScenario, engine: BenchEngine, run: number, settings: LoadSettings, offeredPerS: number | null = null,
+): Promise<LoadRun> {
+  const result = emptyRun(scenario.id, engine, run);
   let server: ServerProcess;
   try {
     const { command, args } = serverCommand(engine, scenario.mode);
@@ -65,7 +72,7 @@ export async function measureLoad(scenario: LoadScenario, engine: BenchEngine, r
   result.server.command = server.commandLine;
   const trace = new CpuTrace(server.pid);
   trace.start();
-  result.loadgenArgs = loadgenArgs(scenario, server.host, server.port, settings.warmupS, settings.durationS);
+  result.loadgenArgs = loadgenArgs(scenario, server.host, server.port, settings.warmupS, settings.durationS, offeredPerS);
   const generated = await runLoadgen(result.loadgenArgs, (settings.warmupS + settings.durationS) * 1000);
   trace.sample();
   trace.stop();

@@ -1,9 +1,10 @@
 // The results folder: results.json, report.md and chart.svg, and the copy published for the README.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderChart } from './chart.js';
 import { markdownReport } from './report.js';
 import { RESULTS_SCHEMA, type BenchResults } from './results.js';
+import { LATENCY_P99_BOUND_US } from './scenarios.js';
 
 /** results.json is missing or was written by an incompatible version. */
 export class ResultsFileError extends Error {}
@@ -23,11 +24,30 @@ export async function writeOutputs(dir: string, results: BenchResults): Promise<
 
 /** Reads dir/results.json written by an earlier bench. */
 export function readResults(dir: string): BenchResults {
-  const file = join(dir, RESULTS_FILE);
+  return readResultsFile(join(dir, RESULTS_FILE));
+}
+
+/** Reads a results.json, or the one in a folder, written by an earlier bench. */
+export function readResultsFile(path: string): BenchResults {
+  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, RESULTS_FILE) : path;
   if (!existsSync(file)) throw new ResultsFileError(`no ${file}`);
-  const results = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
+  let results: BenchResults;
+  try {
+    results = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
+  } catch (error) {
+    throw new ResultsFileError(`${file} is not JSON: ${(error as Error).message}`);
+  }
   if (results.schema !== RESULTS_SCHEMA) throw new ResultsFileError(`${file} has schema ${results.schema}, not ${RESULTS_SCHEMA}`);
-  return results;
+  return withLatencyDefaults(results);
+}
+
+/** A file from before the latency sweep ran none: its fields are filled in as empty. */
+function withLatencyDefaults(results: BenchResults): BenchResults {
+  const p = results.parameters;
+  const parameters = {
+    ...p, latencyScenarios: p.latencyScenarios ?? [], latencyFractions: p.latencyFractions ?? [], latencyBoundUs: p.latencyBoundUs ?? LATENCY_P99_BOUND_US,
+  };
+  return { ...results, parameters, latencyRuns: results.latencyRuns ?? [] };
 }
 
 /** Copies a results folder's files to dir (docs/bench), report and chart side by side. */

@@ -2,7 +2,9 @@
 import { GENERATOR_BOUND_CORES, HIGH_STEAL_PCT } from './load-run.js';
 import type { BenchResults } from './results.js';
 import { LINE_BYTES, SIZE_CONNECTIONS, type BenchEngine } from './scenarios.js';
-import { figures, memoryFigures, selectCostPoints, sizeFigures, spread, targets, type Spread } from './summary.js';
+import {
+  figures, latencyPoints, memoryFigures, selectCostPoints, sizeFigures, spread, sweepFigures, targets, type Spread,
+} from './summary.js';
 import { markdownTable, textTable, type Table } from './table.js';
 
 /** 1234567 → "1.23M", 61876 → "61.9k". */
@@ -63,6 +65,64 @@ export function loadTable(results: BenchResults): Table {
     header: ['scenario', 'engine', 'msgs/s', '× c-ref', 'server CPU µs/msg', 'p50 µs', 'p99 µs', 'gen CPU', 'steal', 'errors', 'notes'],
     rows,
     align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+  };
+}
+
+/** Microseconds as milliseconds with three significant digits: 0.084, 4.37, 212. */
+function ms(us: number): string {
+  const value = us / 1000;
+  return value.toFixed(value < 1 ? 3 : value < 10 ? 2 : value < 100 ? 1 : 0);
+}
+
+/** The median alone, formatted; "–" when there is none. */
+function median(value: Spread | null, format: (v: number) => string): string {
+  return value ? format(value.median) : '–';
+}
+
+/** Each sweep × engine: saturation and the highest rate whose p99 stayed within the bound. */
+export function sweepTable(results: BenchResults): Table {
+  const bound = results.parameters.latencyBoundUs / 1000;
+  const rows = sweepFigures(results).map((f) => {
+    const within = f.withinBound;
+    const none = within !== null && within.max === 0;
+    return [
+      f.scenario,
+      f.engine,
+      f.saturation === null ? 'failed' : si(f.saturation),
+      none ? `none ≤ ${bound} ms` : show(within, si),
+      within && f.saturation && !none ? `${Math.round((within.median / f.saturation) * 100)}%` : '–',
+    ];
+  });
+  return {
+    header: ['sweep', 'engine', 'saturation (closed loop)', `rate at p99 ≤ ${bound} ms`, 'of saturation'],
+    rows,
+    align: ['l', 'l', 'r', 'r', 'r'],
+  };
+}
+
+/** One sweep's curve: a row per engine × offered fraction, medians over the runs. */
+export function latencyTable(results: BenchResults, sweep: string): Table {
+  const rows = latencyPoints(results)
+    .filter((p) => p.scenario === sweep)
+    .map((p) => [
+      p.engine,
+      `${Math.round(p.fraction * 100)}%`,
+      median(p.offered, si),
+      median(p.rate, si),
+      median(p.keptUpPct, (v) => `${v.toFixed(0)}%`),
+      median(p.p50Us, ms),
+      median(p.p90Us, ms),
+      median(p.p99Us, ms),
+      median(p.p999Us, ms),
+      median(p.maxUs, ms),
+      median(p.sendLagP99Us, ms),
+      median(p.unsent, (v) => v.toFixed(0)),
+      p.notes.join(', '),
+    ]);
+  return {
+    header: ['engine', 'of sat.', 'offered/s', 'achieved/s', 'kept up', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'gen lag p99 ms', 'unsent', 'notes'],
+    rows,
+    align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
   };
 }
 
@@ -141,6 +201,8 @@ export function terminalReport(results: BenchResults): string {
   const sections: [string, Table][] = [
     ['load (msgs/s = deliveries/s for chat)', loadTable(results)],
     ['line sizes: echo ping-pong, MB/s of lines echoed each way', sizeTable(results)],
+    ['latency under a fixed offered load: the highest rate within the p99 bound', sweepTable(results)],
+    ...p.latencyScenarios.map((s): [string, Table] => [`${s.id}: ${s.title}, open loop (medians)`, latencyTable(results, s.id)]),
     ['targets', targetTable(results)],
     ['select() with 1 ready fd among N idle', selectCostTable(results)],
     [`memory: ${p.memoryConnections} idle echo connections`, memoryTable(results)],
@@ -191,8 +253,10 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
     }
     const goals = targetTable(results);
     if (goals.rows.length > 0) lines.push('## Targets', '', markdownTable(goals), '', 'Ratios are medians of per-run-pair ratios.', '');
-    lines.push('### Scenarios', '', markdownTable(scenarioTable(results)), '');
   }
+  lines.push(...latencySection(results));
+  const scenarios = scenarioTable(results);
+  if (scenarios.rows.length > 0) lines.push('## Scenarios', '', markdownTable(scenarios), '');
   const cost = selectCostTable(results);
   if (cost.rows.length > 0) {
     lines.push(
@@ -226,15 +290,49 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
   return lines.join('\n');
 }
 
+/** report.md's latency section: the quoted rates, then each sweep's curve; nothing without sweeps. */
+function latencySection(results: BenchResults): string[] {
+  const p = results.parameters;
+  const sweeps = sweepTable(results);
+  if (sweeps.rows.length === 0) return [];
+  const bound = p.latencyBoundUs / 1000;
+  const lines = [
+    '## Latency under a fixed offered load',
+    '',
+    markdownTable(sweeps),
+    '',
+    `saturation: the sweep's load run closed loop on a fresh server (every sender keeps its outstanding cap full). ` +
+      `Each point then offers ${p.latencyFractions.map((f) => `${Math.round(f * 100)}%`).join(', ')} of that rate open loop. ` +
+      `rate at p99 ≤ ${bound} ms: per run, the highest achieved rate among the points whose p99 was at most ${bound} ms; ` +
+      'median (min–max) over the runs; the resolution is the grid of points.',
+    '',
+  ];
+  for (const sweep of p.latencyScenarios) {
+    lines.push(`### ${sweep.id}: ${sweep.title}`, '', markdownTable(latencyTable(results, sweep.id)), '');
+  }
+  lines.push(
+    'Open loop: the generator sends on a fixed schedule (the offered rate spread evenly over the senders), and each ' +
+      'latency counts from the line\'s *intended* send time, so a stall is charged to every line that fell due during it. ' +
+      'offered/s and achieved/s are lines/s for echo and deliveries/s for chat (messages × receivers); kept up = what ' +
+      'went through of what was offered. When it is well under 100% the engine is saturated: its backlog grew through ' +
+      'the run and its percentiles are lower bounds (lines still unsent at the end have no sample). gen lag p99: how ' +
+      'late the generator itself put lines out, a floor under every percentile of that row. All columns are medians of the runs.',
+    '',
+  );
+  return lines;
+}
+
 /** "64-byte lines" when every scenario uses one size, else a pointer to the scenario table. */
 function lineSizes(results: BenchResults): string {
   const sizes = [...new Set(results.parameters.loadScenarios.map((s) => s.lineBytes))];
   return sizes.length <= 1 ? `${sizes[0] ?? LINE_BYTES}-byte lines` : 'line sizes as in the Scenarios table';
 }
 
-/** The load scenarios' generator settings. */
+/** The load scenarios' generator settings, and the loads of the latency sweeps. */
 function scenarioTable(results: BenchResults): Table {
-  const rows = results.parameters.loadScenarios.map((s) => [
+  const p = results.parameters;
+  const loads = [...p.loadScenarios, ...p.latencyScenarios.map((s) => ({ ...s.load, id: s.id, title: `latency sweep: ${s.title}` }))];
+  const rows = loads.map((s) => [
     s.id, s.title, s.mode, String(s.connections), String(s.senders), String(s.depth), String(s.idle), String(s.lineBytes),
   ]);
   return {

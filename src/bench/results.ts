@@ -1,11 +1,13 @@
 // The shape of results.json: every raw run, the machine, the versions, the parameters.
+import type { LatencyRun } from './latency-run.js';
 import type { LoadRun } from './load-run.js';
 import type { LoadAverage, Machine } from './machine.js';
 import type { MemoryRun } from './memory.js';
-import type { BenchEngine, LoadScenario } from './scenarios.js';
+import type { BenchEngine, LatencyScenario, LoadScenario } from './scenarios.js';
 import type { SelectCostRun } from './select-cost.js';
 
-/** Bumped when a field changes meaning. */
+/** Bumped when a field changes meaning. Fields only added (the latency sweep's) keep it: a file
+ *  without them is read as a bench that ran no such thing. */
 export const RESULTS_SCHEMA = 1;
 
 /** What the bench was asked to run. */
@@ -24,6 +26,12 @@ export interface BenchParameters {
   highStealPct: number;
   /** The load scenarios run, in full (connections, depth, senders, idle, line size). */
   loadScenarios: LoadScenario[];
+  /** The latency sweeps run, each with its load in full. */
+  latencyScenarios: LatencyScenario[];
+  /** Fractions of each engine's saturation rate a sweep offers. */
+  latencyFractions: number[];
+  /** A sweep's quoted rate is the highest whose p99 is at most this. */
+  latencyBoundUs: number;
 }
 
 /** One bench, as saved. */
@@ -37,6 +45,8 @@ export interface BenchResults {
   /** Steal over the whole bench, percent of the machine's CPU time. */
   stealPct: number;
   loadRuns: LoadRun[];
+  /** The latency sweeps' probes and points. */
+  latencyRuns: LatencyRun[];
   selectCost: SelectCostRun[];
   memory: MemoryRun[];
 }

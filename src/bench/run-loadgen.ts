@@ -52,13 +52,16 @@ export interface LoadgenRun {
   stderr: string;
 }
 
-/** The generator's arguments for a scenario against host:port. */
-export function loadgenArgs(scenario: LoadScenario, host: string, port: number, warmupS: number, durationS: number): string[] {
+/** The generator's arguments for a scenario against host:port: closed loop, or open loop at offeredPerS. */
+export function loadgenArgs(
+  scenario: LoadScenario, host: string, port: number, warmupS: number, durationS: number, offeredPerS: number | null = null,
+): string[] {
   const args = ['--host', host, '--port', String(port), '--workload', scenario.workload];
   args.push('--connections', String(scenario.connections), '--depth', String(scenario.depth));
   args.push('--size', String(scenario.lineBytes), '--warmup', String(warmupS), '--duration', String(durationS));
   if (scenario.workload === 'chat') args.push('--senders', String(scenario.senders));
   if (scenario.idle > 0) args.push('--idle', String(scenario.idle));
+  if (offeredPerS !== null) args.push('--rate', String(offeredPerS));
   return args;
 }
 

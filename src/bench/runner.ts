@@ -3,6 +3,7 @@
 import cliProgress from 'cli-progress';
 import { existsSync } from 'node:fs';
 import { killAllServers } from '../process/server-process.js';
+import { measurePoint, measureProbe } from './latency-run.js';
 import { measureLoad, type LoadSettings } from './load-run.js';
 import { describeMachine, loadAverage, StealMeter } from './machine.js';
 import { measureMemory } from './memory.js';
@@ -23,7 +24,34 @@ interface Step {
   run: (results: BenchResults) => Promise<void>;
 }
 
-/** Every step in order: the select() curve, memory, then each load scenario's interleaved runs. */
+/**
+ * A latency sweep's steps: each engine's closed-loop probe first, then run by run every fraction
+ * of its probe rate, engines interleaved; a point reads its probe's rate when it runs.
+ */
+function sweepSteps(p: BenchParameters, settings: LoadSettings): Step[] {
+  const steps: Step[] = [];
+  for (const sweep of p.latencyScenarios) {
+    for (const engine of rotation(p.engines, 1)) {
+      steps.push({ label: `${sweep.id} ${engine} saturation`, run: async (r) => void r.latencyRuns.push(await measureProbe(sweep, engine, settings)) });
+    }
+    for (let run = 1; run <= p.runs; run++) {
+      for (const fraction of p.latencyFractions) {
+        for (const engine of rotation(p.engines, run)) {
+          steps.push({
+            label: `${sweep.id} ${engine} ${Math.round(fraction * 100)}% run ${run}`,
+            run: async (r) => {
+              const probe = r.latencyRuns.find((l) => l.kind === 'probe' && l.scenario === sweep.id && l.engine === engine);
+              r.latencyRuns.push(await measurePoint(sweep, engine, run, fraction, probe, settings));
+            },
+          });
+        }
+      }
+    }
+  }
+  return steps;
+}
+
+/** Every step in order: the select() curve, memory, each load scenario's interleaved runs, the sweeps. */
 function plan(p: BenchParameters): Step[] {
   const steps: Step[] = [];
   const settings: LoadSettings = { warmupS: p.warmupS, durationS: p.durationS };
@@ -48,7 +76,7 @@ function plan(p: BenchParameters): Step[] {
       }
     }
   }
-  return steps;
+  return [...steps, ...sweepSteps(p, settings)];
 }
 
 /** Fails early, with the fix, when the C programs were never built. */
@@ -64,7 +92,7 @@ export async function measure(p: BenchParameters): Promise<BenchResults> {
   const results: BenchResults = {
     schema: RESULTS_SCHEMA, startedAt: new Date().toISOString(), finishedAt: '', parameters: p,
     machine: describeMachine(), loadAverage: { start: loadAverage(), end: loadAverage() }, stealPct: 0,
-    loadRuns: [], selectCost: [], memory: [],
+    loadRuns: [], latencyRuns: [], selectCost: [], memory: [],
   };
   const steps = plan(p);
   const bar = new cliProgress.SingleBar(

@@ -1,4 +1,5 @@
-// The benchmark matrix as data: load scenarios, the two micro-measurements, engines, presets.
+// The benchmark matrix as data: load scenarios, latency sweeps, the two micro-measurements,
+// engines, presets.
 
 /** The servers under test: our select() loop, the libuv twin, the C reference. */
 export const ENGINES = ['select', 'libuv', 'c-ref'] as const;
@@ -138,6 +139,37 @@ export const LOAD_SCENARIOS: readonly LoadScenario[] = [
   ...SWEEP_LINE_BYTES.map(size),
 ];
 
+/** A latency sweep's quoted figure: the highest rate whose p99 stays at or under this. */
+export const LATENCY_P99_BOUND_US = 5000;
+
+/**
+ * A latency sweep offers these fractions of each engine's saturation rate, from light load to
+ * past it. Denser at the light end: paced (open-loop) arrivals batch less than the closed-loop
+ * run that finds the saturation rate, so on the development machine every engine's p99 passed
+ * 5 ms between 5 % and 20 % of it, and open-loop throughput topped out near half of it.
+ */
+export const LATENCY_FRACTIONS = [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8, 1.2];
+/** --quick --latency: light, at the knee, saturated, past saturation. */
+export const QUICK_LATENCY_FRACTIONS = [0.05, 0.15, 0.4, 1.2];
+
+/**
+ * A latency sweep: the open-loop latency-vs-throughput curve of one load. Its closed-loop run
+ * finds each engine's saturation rate; every point then offers a fraction of that rate on a
+ * fixed schedule, with the load's depth as the cap on lines (chat: messages) outstanding per
+ * sender, the same cap the closed-loop run kept full.
+ */
+export interface LatencyScenario {
+  id: string;
+  title: string;
+  load: LoadScenario;
+}
+
+/** Every latency sweep, in report order. */
+export const LATENCY_SCENARIOS: readonly LatencyScenario[] = [
+  { id: 'latency-echo-c100', title: `echo c=100, ≤ ${ECHO_PIPELINE_DEPTH} lines outstanding each`, load: echo(100, ECHO_PIPELINE_DEPTH) },
+  { id: 'latency-chat-n100-k10', title: `chat N=100 K=10, ≤ ${CHAT_DEPTH} messages outstanding per sender`, load: chat(100, 10) },
+];
+
 /** The micro-measurements that are not load runs. */
 export const SELECT_COST_ID = 'select-cost';
 export const MEMORY_ID = 'memory';
@@ -150,7 +182,14 @@ export const SELECT_COST_IDLE = [0, 10, 100, 500, 1000];
 export const MEMORY_CONNECTIONS = 1000;
 
 /** Every id --scenarios accepts. */
-export const ALL_SCENARIO_IDS: readonly string[] = [...LOAD_SCENARIOS.map((s) => s.id), ...MICRO_IDS];
+export const ALL_SCENARIO_IDS: readonly string[] = [
+  ...LOAD_SCENARIOS.map((s) => s.id),
+  ...LATENCY_SCENARIOS.map((s) => s.id),
+  ...MICRO_IDS,
+];
+
+/** What --sizes runs. */
+export const SIZE_SCENARIO_IDS: readonly string[] = LOAD_SCENARIOS.filter((s) => s.group === 'size').map((s) => s.id);
 
 /** A preset: what `bench` runs when no flag says otherwise. */
 export interface Preset {
@@ -162,9 +201,12 @@ export interface Preset {
   warmupS: number;
   /** Time budget of each select() cost point, per implementation. */
   selectCostSeconds: number;
+  /** What --latency runs. */
+  latencyScenarios: readonly string[];
+  latencyFractions: readonly number[];
 }
 
-/** The whole matrix, for a quiet machine: about 15 minutes. */
+/** The whole matrix, for a quiet machine: about 40 minutes, half of it the latency sweeps. */
 export const FULL_PRESET: Preset = {
   name: 'full',
   scenarios: ALL_SCENARIO_IDS,
@@ -173,9 +215,14 @@ export const FULL_PRESET: Preset = {
   durationS: 5,
   warmupS: 1,
   selectCostSeconds: 0.5,
+  latencyScenarios: LATENCY_SCENARIOS.map((s) => s.id),
+  latencyFractions: LATENCY_FRACTIONS,
 };
 
-/** The README's reproduce-it run: the headline scenarios, about a minute (under 90 s). */
+/**
+ * The README's reproduce-it run: the headline scenarios, about a minute (under 90 s). No latency
+ * sweep and no sizes, which would double it: `--quick --latency` is a short sweep on its own.
+ */
 export const QUICK_PRESET: Preset = {
   name: 'quick',
   scenarios: ['echo-c10', 'echo-c100', 'chat-n100-k10', SELECT_COST_ID, MEMORY_ID],
@@ -184,6 +231,8 @@ export const QUICK_PRESET: Preset = {
   durationS: 1.2,
   warmupS: 0.5,
   selectCostSeconds: 0.15,
+  latencyScenarios: ['latency-echo-c100'],
+  latencyFractions: QUICK_LATENCY_FRACTIONS,
 };
 
 /** The load scenario with this id, or undefined. */

@@ -1,4 +1,6 @@
-// From raw runs to figures: medians with min–max, flags with how many runs raised them, targets.
+// From raw runs to figures: medians with min–max, flags with how many runs raised them, targets,
+// latency curves.
+import type { LatencyRun } from './latency-run.js';
 import type { LoadRun, RunFlag } from './load-run.js';
 import type { BenchResults } from './results.js';
 import type { BenchEngine } from './scenarios.js';
@@ -40,6 +42,14 @@ export function spread(values: readonly (number | null | undefined)[]): Spread |
 
 const FLAG_ORDER: RunFlag[] = ['failed', 'errors', 'generator-bound', 'steal'];
 
+/** The flags raised in some of the runs, each with its count: "generator-bound 2/3". */
+function flagNotes(runs: readonly LoadRun[]): string[] {
+  return FLAG_ORDER.flatMap((flag) => {
+    const count = runs.filter((r) => r.flags.includes(flag)).length;
+    return count ? [`${flag} ${count}/${runs.length}`] : [];
+  });
+}
+
 /** Summarizes the runs of each scenario × engine, in the order the bench ran them. */
 export function figures(results: BenchResults): Figure[] {
   const out: Figure[] = [];
@@ -47,10 +57,7 @@ export function figures(results: BenchResults): Figure[] {
     for (const engine of results.parameters.engines) {
       const runs = results.loadRuns.filter((r) => r.scenario === scenario.id && r.engine === engine);
       if (runs.length === 0) continue;
-      const notes = FLAG_ORDER.flatMap((flag) => {
-        const count = runs.filter((r) => r.flags.includes(flag)).length;
-        return count ? [`${flag} ${count}/${runs.length}`] : [];
-      });
+      const notes = flagNotes(runs);
       out.push({
         scenario: scenario.id,
         engine,
@@ -121,6 +128,103 @@ export function targets(results: BenchResults): Target[] {
     found.push({ goal: 'chat-n100-k10: select ≥ 2 M deliveries/s', value, unit: '/s', met: value ? value.median >= 2e6 : null });
   }
   return found.filter((t): t is Target => t !== null);
+}
+
+/** One offered fraction of a latency sweep on one engine, over its runs. */
+export interface LatencyPoint {
+  scenario: string;
+  engine: BenchEngine;
+  fraction: number;
+  /** Offered, in the unit of rate: lines/s for echo, deliveries/s for chat (messages × receivers). */
+  offered: Spread | null;
+  /** Achieved: messages/s (echo) or deliveries/s (chat), as every load figure. */
+  rate: Spread | null;
+  /** What the generator got through of what it offered, percent. */
+  keptUpPct: Spread | null;
+  p50Us: Spread | null;
+  p90Us: Spread | null;
+  p99Us: Spread | null;
+  p999Us: Spread | null;
+  maxUs: Spread | null;
+  /** How late the generator itself put lines out: its own share of every latency. */
+  sendLagP99Us: Spread | null;
+  unsent: Spread | null;
+  notes: string[];
+}
+
+/** Receivers of each sent line: everyone else in a chat room, the sender itself in echo. */
+function receivers(results: BenchResults, sweep: string): number {
+  const load = results.parameters.latencyScenarios.find((s) => s.id === sweep)?.load;
+  return load?.mode === 'chat' ? load.connections - 1 : 1;
+}
+
+/** A sweep's points (not its probe) on one engine. */
+function sweepPoints(results: BenchResults, sweep: string, engine: BenchEngine): LatencyRun[] {
+  return results.latencyRuns.filter((r) => r.kind === 'point' && r.scenario === sweep && r.engine === engine);
+}
+
+/** Every sweep × engine × fraction, in the order of the parameters. */
+export function latencyPoints(results: BenchResults): LatencyPoint[] {
+  const p = results.parameters;
+  return p.latencyScenarios.flatMap((sweep) =>
+    p.engines.flatMap((engine) =>
+      p.latencyFractions.flatMap((fraction) => {
+        const runs = sweepPoints(results, sweep.id, engine).filter((r) => r.fraction === fraction);
+        if (runs.length === 0) return [];
+        const latency = (pick: (l: NonNullable<LatencyRun['loadgen']>['latency_us']) => number | undefined) =>
+          spread(runs.map((r) => (r.loadgen ? pick(r.loadgen.latency_us) : null)));
+        return [{
+          scenario: sweep.id,
+          engine,
+          fraction,
+          offered: spread(runs.map((r) => (r.offeredPerS === null ? null : r.offeredPerS * receivers(results, sweep.id)))),
+          rate: spread(runs.map((r) => r.rate)),
+          keptUpPct: spread(runs.map((r) => (r.loadgen && r.offeredPerS ? (100 * r.loadgen.messages_per_s) / r.offeredPerS : null))),
+          p50Us: latency((l) => l.p50),
+          p90Us: latency((l) => l.p90),
+          p99Us: latency((l) => l.p99),
+          p999Us: latency((l) => l.p999),
+          maxUs: latency((l) => l.max),
+          sendLagP99Us: spread(runs.map((r) => r.loadgen?.send_lag_us?.p99)),
+          unsent: spread(runs.map((r) => r.loadgen?.unsent)),
+          notes: flagNotes(runs),
+        }];
+      }),
+    ),
+  );
+}
+
+/**
+ * Per run of a sweep on one engine: the highest achieved rate among its points whose p99 was
+ * within the bound, 0 when none was. Runs whose points all failed give nothing.
+ */
+export function rateWithinBoundByRun(results: BenchResults, sweep: string, engine: BenchEngine): number[] {
+  const points = sweepPoints(results, sweep, engine).filter((r) => r.loadgen && r.rate !== null);
+  const runs = [...new Set(points.map((r) => r.run))].sort((a, b) => a - b);
+  return runs.map((run) =>
+    Math.max(0, ...points.filter((r) => r.run === run && (r.loadgen?.latency_us.p99 ?? Infinity) <= results.parameters.latencyBoundUs).map((r) => r.rate as number)),
+  );
+}
+
+/** A sweep on one engine: its saturation rate and its highest rate within the p99 bound. */
+export interface SweepFigure {
+  scenario: string;
+  engine: BenchEngine;
+  /** The closed-loop probe's rate: messages/s (echo) or deliveries/s (chat). */
+  saturation: number | null;
+  withinBound: Spread | null;
+}
+
+/** Every sweep × engine that ran. */
+export function sweepFigures(results: BenchResults): SweepFigure[] {
+  const p = results.parameters;
+  return p.latencyScenarios.flatMap((sweep) =>
+    p.engines.flatMap((engine) => {
+      const probe = results.latencyRuns.find((r) => r.kind === 'probe' && r.scenario === sweep.id && r.engine === engine);
+      if (!probe) return [];
+      return [{ scenario: sweep.id, engine, saturation: probe.rate, withinBound: spread(rateWithinBoundByRun(results, sweep.id, engine)) }];
+    }),
+  );
 }
 
 /** One line size of the size sweep on one engine. */

@@ -5,8 +5,8 @@ import { terminalReport } from '../bench/report.js';
 import type { BenchParameters, BenchResults } from '../bench/results.js';
 import { checkBuilt, measure } from '../bench/runner.js';
 import {
-  ALL_SCENARIO_IDS, BENCH_MAX_CLIENTS, ENGINES, FULL_PRESET, LOAD_SCENARIOS, MEMORY_CONNECTIONS, MEMORY_ID,
-  QUICK_PRESET, SELECT_COST_ID, SELECT_COST_IDLE, type Preset,
+  ALL_SCENARIO_IDS, BENCH_MAX_CLIENTS, ENGINES, FULL_PRESET, LATENCY_P99_BOUND_US, LATENCY_SCENARIOS, LOAD_SCENARIOS,
+  MEMORY_CONNECTIONS, MEMORY_ID, QUICK_PRESET, SELECT_COST_ID, SELECT_COST_IDLE, SIZE_SCENARIO_IDS, type Preset,
 } from '../bench/scenarios.js';
 import { UsageError, integerFlag, numberFlag, parseFlags } from './options.js';
 
@@ -15,15 +15,23 @@ const MAX_RUNS = 100;
 /** The measured window and warm-up the generator accepts. */
 const MIN_DURATION_S = 0.001;
 const MAX_SECONDS = 3600;
+/** Column of the scenario titles in the usage text. */
+const ID_WIDTH = 22;
+/** "2, 5, 10 ... 120%": a preset's latency fractions as the usage text shows them. */
+const percents = (fractions: readonly number[]): string => `${fractions.map((f) => Math.round(f * 100)).join(', ')}%`;
 
 export const BENCH_USAGE = `usage: selectchat bench [options]
 
 Runs each server (select, libuv, c-ref) as a fresh child per configuration against the C load
 generator, engines interleaved run by run; reports medians with min–max, server CPU per
-message, the select() cost curve and memory per connection.
+message, latency under a fixed offered load, line sizes, the select() cost curve and memory
+per connection.
 
   --quick              the short preset (~1 min): ${QUICK_PRESET.scenarios.join(', ')};
-                       ${QUICK_PRESET.runs} runs, ${QUICK_PRESET.warmupS} s warm-up + ${QUICK_PRESET.durationS} s
+                       ${QUICK_PRESET.runs} runs, ${QUICK_PRESET.warmupS} s warm-up + ${QUICK_PRESET.durationS} s; no latency sweep, no sizes
+  --latency            only the latency sweeps (${FULL_PRESET.latencyScenarios.join(', ')}; with --quick
+                       ${QUICK_PRESET.latencyScenarios.join(', ')} at ${percents(QUICK_PRESET.latencyFractions)}, ~1 min)
+  --sizes              only the line-size sweep (${SIZE_SCENARIO_IDS.join(', ')})
   --engines LIST       comma-separated, from ${ENGINES.join(', ')} (default all)
   --scenarios LIST     comma-separated ids (default all; see below)
   --duration SEC       measured window per run (default ${FULL_PRESET.durationS}; quick ${QUICK_PRESET.durationS})
@@ -34,9 +42,15 @@ message, the select() cost curve and memory per connection.
   --publish DIR        also copy report.md, chart.svg and results.json to DIR (e.g. docs/bench)
 
 scenarios:
-${LOAD_SCENARIOS.map((s) => `  ${s.id.padEnd(16)} ${s.title}`).join('\n')}
-  ${SELECT_COST_ID.padEnd(16)} one select() call, 1 ready fd among ${SELECT_COST_IDLE.join('/')} idle: addon vs C
-  ${MEMORY_ID.padEnd(16)} RSS with ${MEMORY_CONNECTIONS} idle connections minus RSS with none
+${LOAD_SCENARIOS.map((s) => `  ${s.id.padEnd(ID_WIDTH)} ${s.title}`).join('\n')}
+${LATENCY_SCENARIOS.map((s) => `  ${s.id.padEnd(ID_WIDTH)} latency sweep: ${s.title}`).join('\n')}
+  ${SELECT_COST_ID.padEnd(ID_WIDTH)} one select() call, 1 ready fd among ${SELECT_COST_IDLE.join('/')} idle: addon vs C
+  ${MEMORY_ID.padEnd(ID_WIDTH)} RSS with ${MEMORY_CONNECTIONS} idle connections minus RSS with none
+
+A latency sweep first runs its load closed loop on each engine: that rate is the engine's
+saturation. Then it offers ${percents(FULL_PRESET.latencyFractions)} of it open loop (each connection on a fixed
+schedule, latency from each line's intended send time), a fresh server per point, and quotes
+each engine's highest rate with p99 <= ${LATENCY_P99_BOUND_US / 1000} ms.
 
 Writes DIR/results.json (every raw run, machine, versions), DIR/report.md, DIR/chart.svg.
 A figure is flagged when the generator used >= ${Math.round(GENERATOR_BOUND_CORES * 100)}% of a core or steal was >= ${HIGH_STEAL_PCT}%.
@@ -45,6 +59,8 @@ Exit status 1 when a load run failed (its error is in results.json), 2 on a bad 
 
 const FLAGS = {
   quick: { type: 'boolean' },
+  latency: { type: 'boolean' },
+  sizes: { type: 'boolean' },
   engines: { type: 'string' },
   scenarios: { type: 'string' },
   duration: { type: 'string' },
@@ -70,8 +86,12 @@ function listFlag<C extends string>(name: string, value: string | undefined, cho
 /** The parameters the flags ask for, on top of the chosen preset. */
 function parameters(values: ReturnType<typeof parseFlags<typeof FLAGS>>['values']): BenchParameters {
   const preset: Preset = values.quick ? QUICK_PRESET : FULL_PRESET;
-  const overridden = ['engines', 'scenarios', 'duration', 'warmup', 'runs'].some((f) => values[f as keyof typeof values] !== undefined);
-  const scenarios = listFlag('scenarios', values.scenarios, ALL_SCENARIO_IDS, preset.scenarios);
+  const overridden = ['engines', 'scenarios', 'duration', 'warmup', 'runs', 'latency', 'sizes'].some((f) => values[f as keyof typeof values] !== undefined);
+  if ((values.latency || values.sizes) && values.scenarios !== undefined) {
+    throw new UsageError('--latency and --sizes choose the scenarios: leave out --scenarios');
+  }
+  const groups = [...(values.latency ? preset.latencyScenarios : []), ...(values.sizes ? SIZE_SCENARIO_IDS : [])];
+  const scenarios = listFlag('scenarios', values.scenarios, ALL_SCENARIO_IDS, groups.length > 0 ? groups : preset.scenarios);
   const durationS = numberFlag('duration', values.duration, preset.durationS);
   const warmupS = numberFlag('warmup', values.warmup, preset.warmupS);
   if (durationS < MIN_DURATION_S || durationS > MAX_SECONDS || warmupS > MAX_SECONDS) {
@@ -91,6 +111,9 @@ function parameters(values: ReturnType<typeof parseFlags<typeof FLAGS>>['values'
     generatorBoundCores: GENERATOR_BOUND_CORES,
     highStealPct: HIGH_STEAL_PCT,
     loadScenarios: LOAD_SCENARIOS.filter((s) => scenarios.includes(s.id)),
+    latencyScenarios: LATENCY_SCENARIOS.filter((s) => scenarios.includes(s.id)),
+    latencyFractions: [...preset.latencyFractions],
+    latencyBoundUs: LATENCY_P99_BOUND_US,
   };
 }
 
@@ -123,7 +146,7 @@ export async function bench(argv: string[]): Promise<number> {
     publish(out, values.publish);
     process.stdout.write(`published to ${values.publish}/\n`);
   }
-  const failed = results.loadRuns.filter((r) => r.flags.includes('failed')).length;
+  const failed = [...results.loadRuns, ...results.latencyRuns].filter((r) => r.flags.includes('failed')).length;
   return failed > 0 ? 1 : 0;
 }
 

@@ -7,28 +7,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { CLI } from '../helpers/server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli as runCli, type CliResult } from './cli.js';
 
 const SELECT_COST_WORKER = fileURLToPath(new URL('../../dist/bench/select-cost-worker.js', import.meta.url));
 const run = promisify(execFile);
 /** The whole smoke bench: four 1.5 s load runs, two memory runs, vega. */
 const BENCH_LIMIT_MS = 25_000;
 
-/** Runs the CLI; never throws, so a failed exit can be inspected. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: BENCH_LIMIT_MS });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+/** Runs the CLI within the smoke bench's limit. */
+const cli = (args: string[]): Promise<CliResult> => runCli(args, BENCH_LIMIT_MS);
 
 describe('selectchat bench', () => {
   let dir = '';
-  let bench: { code: number; stdout: string; stderr: string };
+  let bench: CliResult;
   let results: any;
 
   beforeAll(async () => {
