@@ -1,6 +1,6 @@
 // The results folder: results.json, report.md and chart.svg, and the copy published for the README.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { renderChart } from './chart.js';
 import { markdownReport } from './report.js';
 import { RESULTS_SCHEMA, type BenchResults } from './results.js';
@@ -12,6 +12,7 @@ export class ResultsFileError extends Error {}
 export const RESULTS_FILE = 'results.json';
 export const REPORT_FILE = 'report.md';
 export const CHART_FILE = 'chart.svg';
+export const COMPARE_FILE = 'compare.md';
 
 /** Writes the three files into dir (created if needed); no chart when there is nothing to draw. */
 export async function writeOutputs(dir: string, results: BenchResults): Promise<void> {
@@ -20,6 +21,19 @@ export async function writeOutputs(dir: string, results: BenchResults): Promise<
   const svg = await renderChart(results);
   if (svg) writeFileSync(join(dir, CHART_FILE), svg);
   writeFileSync(join(dir, REPORT_FILE), markdownReport(results, svg ? CHART_FILE : null));
+}
+
+/** The folder a results path names: itself, or the folder of the results.json it names. */
+export function resultsFolder(path: string): string {
+  return existsSync(path) && statSync(path).isDirectory() ? path : dirname(path);
+}
+
+/** Writes compare.md into dir (created if needed); returns its path. */
+export function writeComparison(dir: string, markdown: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, COMPARE_FILE);
+  writeFileSync(file, markdown);
+  return file;
 }
 
 /** Reads dir/results.json written by an earlier bench. */

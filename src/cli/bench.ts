@@ -1,7 +1,11 @@
 // `selectchat bench`: the command line of the benchmark — flags, presets, where results go.
 import { GENERATOR_BOUND_CORES, HIGH_STEAL_PCT } from '../bench/load-run.js';
-import { publish, readResults, ResultsFileError, writeOutputs } from '../bench/outputs.js';
+import { compareMarkdown, compareResults, compareTable, settingNotes } from '../bench/compare.js';
+import {
+  COMPARE_FILE, publish, readResults, readResultsFile, resultsFolder, ResultsFileError, writeComparison, writeOutputs,
+} from '../bench/outputs.js';
 import { terminalReport } from '../bench/report.js';
+import { textTable } from '../bench/table.js';
 import type { BenchParameters, BenchResults } from '../bench/results.js';
 import { checkBuilt, measure } from '../bench/runner.js';
 import {
@@ -21,6 +25,7 @@ const ID_WIDTH = 22;
 const percents = (fractions: readonly number[]): string => `${fractions.map((f) => Math.round(f * 100)).join(', ')}%`;
 
 export const BENCH_USAGE = `usage: selectchat bench [options]
+       selectchat bench --compare A B [--out DIR]
 
 Runs each server (select, libuv, c-ref) as a fresh child per configuration against the C load
 generator, engines interleaved run by run; reports medians with min–max, server CPU per
@@ -40,6 +45,10 @@ per connection.
   --out DIR            results folder (default bench-results/<timestamp>)
   --from DIR           measure nothing: redraw the report and chart from DIR/results.json
   --publish DIR        also copy report.md, chart.svg and results.json to DIR (e.g. docs/bench)
+  --compare A B        measure nothing: compare two results (each a results.json or its folder),
+                       per scenario × engine B's median over A's with a bootstrap 95% interval and
+                       a verdict (faster, slower, no significant difference, not enough runs);
+                       prints the table and writes ${COMPARE_FILE} to --out DIR, else beside B
 
 scenarios:
 ${LOAD_SCENARIOS.map((s) => `  ${s.id.padEnd(ID_WIDTH)} ${s.title}`).join('\n')}
@@ -69,8 +78,11 @@ const FLAGS = {
   out: { type: 'string' },
   from: { type: 'string' },
   publish: { type: 'string' },
+  compare: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+type Values = ReturnType<typeof parseFlags<typeof FLAGS>>['values'];
 
 /** Splits a comma list and checks every item is one of choices. */
 function listFlag<C extends string>(name: string, value: string | undefined, choices: readonly C[], fallback: readonly C[]): C[] {
@@ -84,7 +96,7 @@ function listFlag<C extends string>(name: string, value: string | undefined, cho
 }
 
 /** The parameters the flags ask for, on top of the chosen preset. */
-function parameters(values: ReturnType<typeof parseFlags<typeof FLAGS>>['values']): BenchParameters {
+function parameters(values: Values): BenchParameters {
   const preset: Preset = values.quick ? QUICK_PRESET : FULL_PRESET;
   const overridden = ['engines', 'scenarios', 'duration', 'warmup', 'runs', 'latency', 'sizes'].some((f) => values[f as keyof typeof values] !== undefined);
   if ((values.latency || values.sizes) && values.scenarios !== undefined) {
@@ -124,11 +136,13 @@ function timestamp(): string {
 
 /** Runs `selectchat bench`; resolves with the exit code. */
 export async function bench(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, FLAGS);
+  const { values, positionals } = parseFlags(argv, FLAGS, true);
   if (values.help) {
     process.stdout.write(BENCH_USAGE);
     return 0;
   }
+  if (values.compare) return compare(values, positionals);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (two results go after --compare)`);
   let results: BenchResults;
   let out: string;
   if (values.from !== undefined) {
@@ -150,12 +164,38 @@ export async function bench(argv: string[]): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
+/** --compare A B: the table on stdout, compare.md in --out DIR or else in B's folder. */
+function compare(values: Values, positionals: string[]): number {
+  const [aPath, bPath] = positionals;
+  if (positionals.length !== 2 || aPath === undefined || bPath === undefined) {
+    throw new UsageError('--compare needs two results: --compare A B (each a results.json or the folder holding it)');
+  }
+  const other = Object.entries(values).find(([flag, value]) => value !== undefined && flag !== 'compare' && flag !== 'out');
+  if (other) throw new UsageError(`--compare measures nothing and takes only --out, not --${other[0]}`);
+  const a = readResultsArg('--compare', () => readResultsFile(aPath));
+  const b = readResultsArg('--compare', () => readResultsFile(bPath));
+  const comparisons = compareResults(a, b);
+  if (comparisons.length === 0) {
+    process.stderr.write(`selectchat bench: ${aPath} and ${bPath} share no scenario on the same engine: nothing to compare\n`);
+    return 1;
+  }
+  const file = writeComparison(values.out ?? resultsFolder(bPath), compareMarkdown(a, b, aPath, bPath, comparisons));
+  const notes = settingNotes(a, b).map((n) => `note: ${n}\n`).join('');
+  process.stdout.write(`A: ${aPath}\nB: ${bPath}\n${notes}\n${textTable(compareTable(comparisons))}\n\ncomparison: ${file}\n`);
+  return 0;
+}
+
 /** --from DIR: a missing or foreign results.json is a usage error. */
 function readResultsFlag(dir: string): BenchResults {
+  return readResultsArg('--from', () => readResults(dir));
+}
+
+/** Reads results for a flag; a missing or foreign file is a usage error naming the flag. */
+function readResultsArg(flag: string, read: () => BenchResults): BenchResults {
   try {
-    return readResults(dir);
+    return read();
   } catch (error) {
-    if (error instanceof ResultsFileError) throw new UsageError(`--from: ${error.message}`);
+    if (error instanceof ResultsFileError) throw new UsageError(`${flag}: ${error.message}`);
     throw error;
   }
 }

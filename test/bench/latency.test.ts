@@ -1,5 +1,5 @@
 // `selectchat bench` with a latency sweep, kept to a few seconds: the C server only, the quick
-// preset's four fractions, two runs of a quarter second each.
+// preset's four fractions, two runs of a quarter second each; then that run compared with itself.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +73,18 @@ describe('selectchat bench with a latency sweep', () => {
     const report = readFileSync(join(dir, 'published', 'report.md'), 'utf8');
     expect(report).toMatch(/^\| echo-c100 \| select \|/m);
     expect(report).not.toContain('## Latency');
+  });
+
+  it('--compare of the run with itself: no significant difference anywhere, compare.md beside B', async () => {
+    const compared = await cli(['bench', '--compare', join(out, 'results.json'), out]);
+    expect(compared.stderr).toBe('');
+    expect(compared.code).toBe(0);
+    const rows = compared.stdout.split('\n').filter((line) => /^(echo-c10|latency-echo-c100) /.test(line));
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row).toMatch(/\(2\)\s+.*\(2\)\s+1\.00\s+[\d.]+–[\d.∞]+\s+no significant difference$/);
+    const markdown = readFileSync(join(out, 'compare.md'), 'utf8');
+    expect(markdown).toMatch(/^\| latency-echo-c100 \| c-ref \| msgs\/s at p99 ≤ 5 ms \|.*\| no significant difference \|$/m);
+    expect(markdown).toMatch(/^\| echo-c10 \| c-ref \| msgs\/s \|.*\| no significant difference \|$/m);
   });
 
   it('--latency with --scenarios is a usage error (exit 2)', async () => {

@@ -96,6 +96,15 @@ describe('selectchat bench', () => {
     expect(readFileSync(join(dir, 'docs', 'chart.svg'), 'utf8').startsWith('<svg')).toBe(true);
   });
 
+  it('--compare with one run a side says "not enough runs", not a verdict', async () => {
+    const compared = await cli(['bench', '--compare', join(dir, 'out'), join(dir, 'out'), '--out', join(dir, 'compared')]);
+    expect(compared.code).toBe(0);
+    const rows = compared.stdout.split('\n').filter((line) => /^(echo-c10|size-64k) /.test(line));
+    expect(rows).toHaveLength(4);
+    for (const row of rows) expect(row).toMatch(/\s1\.00\s+–\s+not enough runs$/);
+    expect(readFileSync(join(dir, 'compared', 'compare.md'), 'utf8')).toContain('not enough runs');
+  });
+
   it('an unknown scenario is a usage error (exit 2) that names the valid ones', async () => {
     const bad = await cli(['bench', '--scenarios', 'echo-c7']);
     expect(bad.code).toBe(2);
