@@ -95,6 +95,7 @@ struct options {
 struct conn {
   int fd;
   uint8_t idle, state, dirty, wants_writable, discarding;
+  uint8_t blocked;               /* open loop: a line is due but it cannot go out (see set_blocked) */
   uint32_t inflight;             /* echo: lines sent and not yet back */
   uint64_t next_line;            /* echo, open loop: index of the next line on its schedule */
   char *carry;                   /* the partial line kept between reads */
@@ -132,6 +133,7 @@ static struct histogram latency;
 static struct histogram send_lag;  /* open loop: how late each line went out, measured window */
 static int64_t schedule_start_ns;  /* open loop: line j of the run is due at this + j / rate */
 static uint64_t lines_announced;   /* open loop: lines j below this have woken their sender */
+static int blocked_senders;        /* open loop: senders with a due line they cannot send */
 static uint64_t scheduled, unsent; /* open loop: due in the window; due by its end, never sent */
 static FILE *samples_file;
 static int *dirty_list, dirty_count;
@@ -323,6 +325,17 @@ static void forget_receiver(int r) {
   }
 }
 
+/*
+ * Open loop: whether a sender has a line due that cannot go out — depth already outstanding,
+ * or the connection is gone. While every sender is blocked the schedule wakes nobody: only a
+ * reply can free a slot, and waking for nothing would take CPU from the server under test.
+ */
+static void set_blocked(struct conn *c, int blocked) {
+  if (opt.rate == 0 || c->blocked == blocked) return;
+  c->blocked = (uint8_t)blocked;
+  blocked_senders += blocked ? 1 : -1;
+}
+
 /* Closes a connection the server dropped or broke, counting it as an error. */
 static void lose_connection(struct conn *c, const char *why) {
   report_error(c, why, "", 0);
@@ -330,6 +343,7 @@ static void lose_connection(struct conn *c, const char *why) {
   int was_active_ready = !c->idle && c->state == CONN_READY;
   c->state = CONN_DEAD;
   if (c->idle) return;
+  if (c - conns < opt.senders) set_blocked(c, 1);
   if (was_active_ready) live_active--;
   if (opt.workload == WORKLOAD_CHAT && was_active_ready) forget_receiver((int)(c - conns));
 }
@@ -492,16 +506,16 @@ static uint64_t sender_share(uint64_t due, int i) {
   return due > (uint64_t)i ? (due - (uint64_t)i + k - 1) / k : 0;
 }
 
-/*
- * The time a sender's line k carries: open loop, when it is due (0 if it is not due yet);
- * closed loop, now. Open-loop lateness in the measured window goes into send_lag.
- */
+/* The time a sender's line k carries: open loop, when it is due (0 if not yet); closed loop, now. */
 static int64_t line_stamp(int i, uint64_t k, int64_t now) {
   if (opt.rate == 0) return now;
   int64_t due = due_ns(k * (uint64_t)opt.senders + (uint64_t)i);
-  if (due > now) return 0;
-  if (phase == PHASE_MEASURE) histogram_record(&send_lag, now - due);
-  return due;
+  return due > now ? 0 : due;
+}
+
+/* Open loop: how late a line goes out, over the measured window. */
+static void record_send_lag(int64_t stamp, int64_t now) {
+  if (opt.rate > 0 && phase == PHASE_MEASURE) histogram_record(&send_lag, now - stamp);
 }
 
 /* Room for one more line at the end of a connection's output, unsent bytes moved to the front. */
@@ -518,29 +532,29 @@ static char *output_slot(struct conn *c) {
 }
 
 /* Echo: tops the connection up to depth lines in flight (open loop: only lines already due). */
-static void compose_echo(struct conn *c) {
+static void compose_echo(struct conn *c, int64_t now) {
   int i = (int)(c - conns);
-  int64_t now = now_ns();
-  while (c->inflight < (uint32_t)opt.depth) {
-    int64_t stamp = line_stamp(i, c->next_line, now);
-    if (stamp == 0) break;
+  int64_t stamp = line_stamp(i, c->next_line, now);
+  while (stamp != 0 && c->inflight < (uint32_t)opt.depth) {
+    record_send_lag(stamp, now);
     char *line = output_slot(c);
     memcpy(line, echo_template, (size_t)opt.size);
     put_digits(line, (uint64_t)stamp, TIME_DIGITS);
     c->next_line++;
     c->inflight++;
+    stamp = line_stamp(i, c->next_line, now);
   }
+  set_blocked(c, stamp != 0);
 }
 
 /* Chat: sends new messages while fewer than depth are not yet seen by everyone (open loop: due ones). */
-static void compose_chat(struct conn *c) {
+static void compose_chat(struct conn *c, int64_t now) {
   int s = (int)(c - conns);
   if (s >= opt.senders) return;
   struct sender *snd = &senders[s];
-  int64_t now = now_ns();
-  while (snd->next_seq - snd->done_seq < (uint32_t)opt.depth && live_active > 1) {
-    int64_t stamp = line_stamp(s, snd->next_seq, now);
-    if (stamp == 0) break;
+  int64_t stamp = line_stamp(s, snd->next_seq, now);
+  while (stamp != 0 && snd->next_seq - snd->done_seq < (uint32_t)opt.depth && live_active > 1) {
+    record_send_lag(stamp, now);
     char *line = output_slot(c);
     memcpy(line, chat_template, (size_t)opt.size);
     put_digits(line, (uint64_t)s, SENDER_DIGITS);
@@ -548,7 +562,9 @@ static void compose_chat(struct conn *c) {
     put_digits(line + CHAT_HEADER - TIME_DIGITS, (uint64_t)stamp, TIME_DIGITS);
     snd->remaining[snd->next_seq % opt.depth] = (uint32_t)live_active - 1;
     snd->next_seq++;
+    stamp = line_stamp(s, snd->next_seq, now);
   }
+  set_blocked(c, stamp != 0);
 }
 
 /* Open loop: lines due by the end of the window that never went out, over every sender. */
@@ -578,16 +594,17 @@ static void announce_due_lines(int64_t now) {
  * End of round: each connection that has something to say writes it, once. Closed loop composes
  * only once the last output is gone; open loop composes whatever is due, even behind a full
  * socket, so that those lines keep their intended times (at most depth of them per sender).
+ * One clock reading serves the whole round, so lines composed together carry one decision.
  */
-static void flush_dirty(void) {
+static void flush_dirty(int64_t now) {
   for (int i = 0; i < dirty_count; i++) {
     struct conn *c = &conns[dirty_list[i]];
     c->dirty = 0;
     if (c->state != CONN_READY) continue;
     int running = phase == PHASE_WARMUP || phase == PHASE_MEASURE;
     if (running && (opt.rate > 0 || c->out_len == 0)) {
-      if (opt.workload == WORKLOAD_CHAT) compose_chat(c);
-      else compose_echo(c);
+      if (opt.workload == WORKLOAD_CHAT) compose_chat(c, now);
+      else compose_echo(c, now);
     }
     if (!c->wants_writable && c->out_len > c->out_off) write_pending(c);
   }
@@ -710,7 +727,8 @@ static struct timespec wait_timeout(int64_t now) {
     default: deadline = measure_end_ns; break;
   }
   int running = phase == PHASE_WARMUP || phase == PHASE_MEASURE;
-  if (opt.rate > 0 && running && due_ns(lines_announced) < deadline) deadline = due_ns(lines_announced);
+  int schedule_wakes = opt.rate > 0 && running && blocked_senders < opt.senders;
+  if (schedule_wakes && due_ns(lines_announced) < deadline) deadline = due_ns(lines_announced);
   int64_t wait = deadline > now ? deadline - now : 0;
   return (struct timespec){.tv_sec = wait / NS_PER_S, .tv_nsec = wait % NS_PER_S};
 }
@@ -740,9 +758,10 @@ static void run(void) {
         mark_dirty(c);
       }
     }
-    announce_due_lines(now_ns());
-    flush_dirty();
-    advance_phase(now_ns());
+    int64_t now = now_ns();
+    announce_due_lines(now);
+    flush_dirty(now);
+    advance_phase(now);
   }
 }
 
