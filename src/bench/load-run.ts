@@ -12,9 +12,12 @@ export const GENERATOR_BOUND_CORES = 0.9;
 const STDERR_KEEP_BYTES = 4096;
 /** Steal above this share of the machine's CPU time makes a figure suspect. */
 export const HIGH_STEAL_PCT = 5;
+/** Open loop: the generator's own p99 lateness from which its percentiles are suspect (a fifth
+ *  of the 5 ms bound; on a quiet machine it is tens of µs). */
+export const GENERATOR_LATE_US = 1000;
 
 /** Why a run's figure deserves a second look. */
-export type RunFlag = 'generator-bound' | 'steal' | 'errors' | 'failed';
+export type RunFlag = 'generator-bound' | 'generator-late' | 'steal' | 'errors' | 'failed';
 
 /** Everything one run measured, raw, as results.json keeps it. */
 export interface LoadRun {
@@ -97,6 +100,7 @@ export async function measureLoad(
     result.serverCpuUsPerMsg = report.deliveries > 0 ? (window.cpuS / report.deliveries) * 1e6 : null;
   }
   if (result.generatorCores >= GENERATOR_BOUND_CORES) result.flags.push('generator-bound');
+  if ((report.send_lag_us?.p99 ?? 0) >= GENERATOR_LATE_US) result.flags.push('generator-late');
   if ((result.stealPct ?? 0) >= HIGH_STEAL_PCT) result.flags.push('steal');
   if (report.errors > 0 || !report.ok) result.flags.push('errors');
   return result;

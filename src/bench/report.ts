@@ -1,5 +1,5 @@
 // The bench's tables, for the terminal and for report.md, all computed from results.json alone.
-import { GENERATOR_BOUND_CORES, HIGH_STEAL_PCT } from './load-run.js';
+import { GENERATOR_BOUND_CORES, GENERATOR_LATE_US, HIGH_STEAL_PCT } from './load-run.js';
 import type { BenchResults } from './results.js';
 import { LINE_BYTES, SIZE_CONNECTIONS, type BenchEngine } from './scenarios.js';
 import {
@@ -316,7 +316,9 @@ function latencySection(results: BenchResults): string[] {
       'offered/s and achieved/s are lines/s for echo and deliveries/s for chat (messages × receivers); kept up = what ' +
       'went through of what was offered. When it is well under 100% the engine is saturated: its backlog grew through ' +
       'the run and its percentiles are lower bounds (lines still unsent at the end have no sample). gen lag p99: how ' +
-      'late the generator itself put lines out, a floor under every percentile of that row. All columns are medians of the runs.',
+      'late the generator itself put lines out, a floor under every percentile of that row; `generator-late` marks runs ' +
+      `where it was ≥ ${GENERATOR_LATE_US / 1000} ms, so that row measures the machine's scheduling as much as the server. ` +
+      'All columns are medians of the runs.',
     '',
   );
   return lines;

@@ -40,7 +40,7 @@ export function spread(values: readonly (number | null | undefined)[]): Spread |
   return { median, min: sorted[0] as number, max: sorted[n - 1] as number, n };
 }
 
-const FLAG_ORDER: RunFlag[] = ['failed', 'errors', 'generator-bound', 'steal'];
+const FLAG_ORDER: RunFlag[] = ['failed', 'errors', 'generator-bound', 'generator-late', 'steal'];
 
 /** The flags raised in some of the runs, each with its count: "generator-bound 2/3". */
 function flagNotes(runs: readonly LoadRun[]): string[] {
