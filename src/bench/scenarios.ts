@@ -206,7 +206,7 @@ export interface Preset {
   latencyFractions: readonly number[];
 }
 
-/** The whole matrix, for a quiet machine: about 40 minutes, half of it the latency sweeps. */
+/** The whole matrix, for a quiet machine: about 35 minutes, half of it the two latency sweeps. */
 export const FULL_PRESET: Preset = {
   name: 'full',
   scenarios: ALL_SCENARIO_IDS,
