@@ -89,13 +89,13 @@ struct options {
   int connections, depth, size, senders, idle;
   double warmup_s, duration_s;
   double rate;                   /* open loop: lines/s over all senders; 0 = closed loop */
-  const char *samples_path;      /* every measured latency, ns, one per line */
+  const char *samples_path;      /* every measured latency and its line's stamp, ns, one per line */
 };
 
 struct conn {
   int fd;
   uint8_t idle, state, dirty, wants_writable, discarding;
-  uint8_t blocked;               /* open loop: a line is due but it cannot go out (see set_blocked) */
+  uint8_t blocked;               /* open loop: a line is due that cannot go out (set_blocked) */
   uint32_t inflight;             /* echo: lines sent and not yet back */
   uint64_t next_line;            /* echo, open loop: index of the next line on its schedule */
   char *carry;                   /* the partial line kept between reads */
@@ -159,8 +159,10 @@ static void usage(FILE *to) {
         "                    sender on its own evenly phased schedule, latency counted from\n"
         "                    each line's intended send time; --depth caps the lines (chat:\n"
         "                    messages) outstanding per sender (default: closed loop)\n"
-        "  --samples FILE    also write every measured latency to FILE: nanoseconds as\n"
-        "                    decimal text, one per line, in the order they were measured\n"
+        "  --samples FILE    also write every measured latency to FILE, one line each in the\n"
+        "                    order measured: the latency and the time the line was stamped\n"
+        "                    with (open loop: its intended send time), both in decimal ns,\n"
+        "                    the second on CLOCK_MONOTONIC\n"
         "Prints one JSON object on stdout. Exit 0 after a run, 1 when the server cannot be\n"
         "reached or set up, 2 on a bad command line. Always exits by warmup + duration + 10 s.\n",
         to);
@@ -246,10 +248,12 @@ static void histogram_record(struct histogram *h, int64_t value) {
   if (v > h->max) h->max = v;
 }
 
-/* Counts one measured latency, and writes it to --samples exactly as the histogram saw it. */
-static void record_latency(int64_t value) {
+/* Counts one measured latency, and writes it to --samples as the histogram saw it, with the
+ * time the line was stamped with (open loop: when it was due). */
+static void record_latency(int64_t value, int64_t stamp) {
   histogram_record(&latency, value);
-  if (samples_file) fprintf(samples_file, "%lld\n", (long long)(value > 0 ? value : 0));
+  if (!samples_file) return;
+  fprintf(samples_file, "%lld %lld\n", (long long)(value > 0 ? value : 0), (long long)stamp);
 }
 
 /* The value below which the given fraction of samples fall, in microseconds. */
@@ -358,7 +362,7 @@ static void on_echo_line(struct conn *c, const char *line, size_t len, int64_t n
   c->inflight--;
   if (phase == PHASE_MEASURE) {
     messages++;
-    record_latency(now - (int64_t)sent);
+    record_latency(now - (int64_t)sent, (int64_t)sent);
   }
   mark_dirty(c);
 }
@@ -383,7 +387,7 @@ static void on_chat_line(struct conn *c, const char *line, size_t len, int64_t n
   senders[s].remaining[seq % opt.depth]--;
   if (phase == PHASE_MEASURE) {
     deliveries++;
-    record_latency(now - (int64_t)sent);
+    record_latency(now - (int64_t)sent, (int64_t)sent);
   }
   if (seq == senders[s].done_seq) complete_messages((int)s);
 }
@@ -506,7 +510,7 @@ static uint64_t sender_share(uint64_t due, int i) {
   return due > (uint64_t)i ? (due - (uint64_t)i + k - 1) / k : 0;
 }
 
-/* The time a sender's line k carries: open loop, when it is due (0 if not yet); closed loop, now. */
+/* The time a sender's line k carries: open loop, when it is due (0 if not yet); closed: now. */
 static int64_t line_stamp(int i, uint64_t k, int64_t now) {
   if (opt.rate == 0) return now;
   int64_t due = due_ns(k * (uint64_t)opt.senders + (uint64_t)i);
@@ -547,7 +551,7 @@ static void compose_echo(struct conn *c, int64_t now) {
   set_blocked(c, stamp != 0);
 }
 
-/* Chat: sends new messages while fewer than depth are not yet seen by everyone (open loop: due ones). */
+/* Chat: sends messages while fewer than depth are not yet seen by all (open loop: due ones). */
 static void compose_chat(struct conn *c, int64_t now) {
   int s = (int)(c - conns);
   if (s >= opt.senders) return;
@@ -741,7 +745,9 @@ static void run(void) {
   while (phase != PHASE_DONE) {
     struct timespec timeout = wait_timeout(now_ns());
     int ready = epoll_pwait2(epoll_fd, events, MAX_EVENTS, &timeout, NULL);
-    if (ready < 0 && errno == ENOSYS) fail("epoll_pwait2: %s (Linux 5.11 or later)", strerror(errno));
+    if (ready < 0 && errno == ENOSYS) {
+      fail("epoll_pwait2: %s (Linux 5.11 or later)", strerror(errno));
+    }
     if (ready < 0 && errno != EINTR) fail("epoll_pwait2: %s", strerror(errno));
     advance_phase(now_ns());
     if (phase == PHASE_DONE) break;
