@@ -1,6 +1,6 @@
 // POSIX socket calls, one JS function per system call: all sockets are non-blocking.
 //
-// Expected outcomes on the hot path are return values, never exceptions: recv/send/sendmsg
+// Expected outcomes on the hot path are return values, never exceptions: recv/send
 // return -EAGAIN when the kernel has nothing to give or no room, recv returns 0 at EOF, accept
 // returns null when no connection is pending. Every other failure throws a Node-shaped Error.
 #include "sockets.h"
@@ -12,7 +12,6 @@
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <string>
@@ -22,9 +21,6 @@
 
 namespace selectchat {
 namespace {
-
-// Most buffers one sendmsg() call gathers; the kernel's limit (IOV_MAX) is 1024.
-constexpr int kMaxIovecs = 256;
 
 // Parses a numeric IPv4 or IPv6 address and a port into addr; throws on a bad address.
 bool ParseAddress(Napi::Env env, const std::string& host, int64_t port, sockaddr_storage* addr,
@@ -216,59 +212,7 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(n));
 }
 
-// sendmsg(fd, buffers, index, offset): one gather-write (writev() with MSG_NOSIGNAL) of
-// buffers[index] from byte offset on, then buffers[index+1..], at most 256 of them.
-// Bytes written, or -EAGAIN.
-Napi::Value SendMsg(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd;
-  if (!FdArg(info, 0, &fd)) return Napi::Value();
-  if (!info[1].IsArray()) {
-    ThrowTypeError(env, "The \"buffers\" argument must be an array of Buffers");
-    return Napi::Value();
-  }
-  Napi::Array buffers = info[1].As<Napi::Array>();
-  uint32_t count = buffers.Length();
-  int64_t index, offset;
-  if (!IntegerArg(info, 2, "index", 0, count, &index) ||
-      !IntegerArg(info, 3, "offset", 0, INT32_MAX, &offset))
-    return Napi::Value();
-  iovec iov[kMaxIovecs];
-  int used = 0;
-  for (uint32_t i = static_cast<uint32_t>(index); i < count && used < kMaxIovecs; i++) {
-    napi_value item;
-    void* base;
-    size_t size;
-    if (napi_get_element(env, buffers, i, &item) != napi_ok ||
-        napi_get_buffer_info(env, item, &base, &size) != napi_ok) {
-      ThrowTypeError(env, "The \"buffers\" argument must be an array of Buffers");
-      return Napi::Value();
-    }
-    size_t skip = (used == 0) ? static_cast<size_t>(offset) : 0;
-    if (skip > size) {
-      ThrowRangeError(env, "ERR_OUT_OF_RANGE", "The \"offset\" argument is past the buffer's end");
-      return Napi::Value();
-    }
-    iov[used].iov_base = static_cast<uint8_t*>(base) + skip;
-    iov[used].iov_len = size - skip;
-    used++;
-  }
-  msghdr message = {};
-  message.msg_iov = iov;
-  message.msg_iovlen = static_cast<size_t>(used);
-  ssize_t n;
-  do {
-    n = sendmsg(fd, &message, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (WouldBlock(errno)) return Napi::Number::New(env, -EAGAIN);
-    ThrowErrno(env, errno, "sendmsg");
-    return Napi::Value();
-  }
-  return Napi::Number::New(env, static_cast<double>(n));
-}
-
-// shutdown(fd, how): SHUT_RD, SHUT_WR or SHUT_RDWR.
+// shutdown(fd, how): SHUT_RD, SHUT_WR or SHUT_RDWR (TypeScript needs only SHUT_WR).
 Napi::Value Shutdown(const Napi::CallbackInfo& info) {
   int fd;
   int64_t how;
@@ -375,7 +319,6 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("connect", Napi::Function::New(env, Connect, "connect"));
   exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
   exports.Set("send", Napi::Function::New(env, Send, "send"));
-  exports.Set("sendmsg", Napi::Function::New(env, SendMsg, "sendmsg"));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("setsockopt", Napi::Function::New(env, SetSockOpt, "setsockopt"));

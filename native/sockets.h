@@ -5,7 +5,7 @@
 
 namespace selectchat {
 
-// Adds socket(), bind(), listen(), accept4(), connect(), recv(), send(), sendmsg(), shutdown(),
+// Adds socket(), bind(), listen(), accept4(), connect(), recv(), send(), shutdown(),
 // close(), setsockopt(), getsockopt(), getsockname() and getpeername() to exports.
 void InitSockets(Napi::Env env, Napi::Object exports);
 

@@ -21,17 +21,10 @@ Napi::Value UvBackendFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), uv_backend_fd(NodeLoop(info.Env())));
 }
 
-// uvBackendTimeout(): ms until libuv's next timer by its cached clock, -1 if none, 0 if Node
-// has work pending now. Only a hint: the clock is stale after long synchronous JavaScript.
-Napi::Value UvBackendTimeout(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), uv_backend_timeout(NodeLoop(info.Env())));
-}
-
 }  // namespace
 
 void InitUvLoop(Napi::Env env, Napi::Object exports) {
   exports.Set("uvBackendFd", Napi::Function::New(env, UvBackendFd, "uvBackendFd"));
-  exports.Set("uvBackendTimeout", Napi::Function::New(env, UvBackendTimeout, "uvBackendTimeout"));
 }
 
 }  // namespace selectchat

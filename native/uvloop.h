@@ -5,7 +5,7 @@
 
 namespace selectchat {
 
-// Adds uvBackendFd() and uvBackendTimeout() to exports.
+// Adds uvBackendFd() to exports.
 void InitUvLoop(Napi::Env env, Napi::Object exports);
 
 }  // namespace selectchat

@@ -235,7 +235,3 @@ export const QUICK_PRESET: Preset = {
   latencyFractions: QUICK_LATENCY_FRACTIONS,
 };
 
-/** The load scenario with this id, or undefined. */
-export function loadScenario(id: string): LoadScenario | undefined {
-  return LOAD_SCENARIOS.find((s) => s.id === id);
-}

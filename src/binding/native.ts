@@ -85,9 +85,7 @@ export interface Constants {
   AF_INET: number;
   AF_INET6: number;
   SOCK_STREAM: number;
-  SHUT_RD: number;
   SHUT_WR: number;
-  SHUT_RDWR: number;
   SOL_SOCKET: number;
   SO_REUSEADDR: number;
   SO_LINGER: number;
@@ -135,8 +133,6 @@ export interface Native {
   recv(fd: number, buffer: Uint8Array, offset: number, length: number): number;
   /** Bytes written (maybe fewer than asked), or -EAGAIN. Never raises SIGPIPE. */
   send(fd: number, buffer: Uint8Array, offset: number, length: number): number;
-  /** One gather-write of buffers[index] from offset on, then the rest (≤ 256). Bytes, or -EAGAIN. */
-  sendmsg(fd: number, buffers: readonly Uint8Array[], index: number, offset: number): number;
   shutdown(fd: number, how: number): void;
   /** Closes fd; never retried on EINTR (Linux has released the fd already). */
   close(fd: number): void;
@@ -148,8 +144,6 @@ export interface Native {
 
   /** libuv's epoll fd: readable whenever Node has I/O to handle. */
   uvBackendFd(): number;
-  /** ms until libuv's next timer by its cached clock; -1 none, 0 work pending. A hint only. */
-  uvBackendTimeout(): number;
 }
 
 /** A system call's failure as Node reports it (code 'ECONNRESET', errno -104, syscall 'recv'). */

@@ -3,13 +3,6 @@
 // file; the timeline page shows the same words. This module and words.ts import nothing, so the
 // page can inline them as they are.
 
-/** The multiplexers the loop runs on. */
-export type BackendName = 'select' | 'poll' | 'epoll';
-
-/** Event bits as the addon reports them (READABLE, WRITABLE, ...), repeated here so this module
- *  stays free of imports. */
-export const EVENT_BITS = { READABLE: 1, WRITABLE: 2, EXCEPTION: 4, HANGUP: 8, ERROR: 16, INVALID: 32 } as const;
-
 /** What went into one blocking call, per backend: what the kernel is handed. */
 export type WaitCall =
   /** select(): the read and write sets copied in, nfds = highest fd + 1. */
@@ -72,8 +65,6 @@ export type TraceEvent =
   | { kind: 'error'; fd: number; code: string }
   | { kind: 'failure'; fd: number; message: string }
   | { kind: 'closed'; fd: number; reason: string; dropped: number };
-
-export type TraceKind = TraceEvent['kind'];
 
 /** Receives events as they happen (a sink that needs the time reads performance.now()). */
 export interface TraceSink {

@@ -181,26 +181,6 @@ describe('bad arguments throw TypeError or RangeError and never reach the kernel
       error: invalidType,
     },
     {
-      what: 'sendmsg() with buffers that are not an array',
-      call: ({ client }) => untyped.sendmsg(client, Buffer.from('xyz'), 0, 0),
-      error: invalidType,
-    },
-    {
-      what: 'sendmsg() with an element that is not a buffer',
-      call: ({ client }) => untyped.sendmsg(client, [Buffer.from('a'), 'b'], 0, 0),
-      error: invalidType,
-    },
-    {
-      what: 'sendmsg() with an index past the array',
-      call: ({ client }) => native.sendmsg(client, [Buffer.from('a')], 2, 0),
-      error: outOfRange,
-    },
-    {
-      what: 'sendmsg() with an offset past the first buffer',
-      call: ({ client }) => native.sendmsg(client, [Buffer.from('ab'), Buffer.from('c')], 0, 3),
-      error: outOfRange,
-    },
-    {
       what: 'connect() to a host name, not a numeric address',
       call: ({ client }) => native.connect(client, 'localhost', 80),
       error: invalidAddress,

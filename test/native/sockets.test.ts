@@ -50,14 +50,6 @@ describe('moving bytes', () => {
     expect(receive(server, 5).toString()).toBe('hello');
   });
 
-  it('sendmsg() gathers several buffers in one call, from a start index and byte offset', () => {
-    const { client, server } = connectPair(fds, listenOn(fds));
-    // Buffer 0 was sent by an earlier call and "he" of buffer 1 too: resume at (1, 2).
-    const buffers = ['done', 'hehello', ', ', 'world'].map((text) => Buffer.from(text));
-    expect(native.sendmsg(client, buffers, 1, 2)).toBe('hello, world'.length);
-    expect(receive(server, 12).toString()).toBe('hello, world');
-  });
-
   it('shutdown(SHUT_WR) sends EOF to the peer while the socket can still receive', () => {
     const { client, server } = connectPair(fds, listenOn(fds));
     native.shutdown(client, constants.SHUT_WR);
