@@ -12,6 +12,7 @@ import { NICK_PATTERN } from '../room/protocol.js';
 import type { Engine } from '../transport/server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, formatEndpoint, resolveHost } from '../transport/endpoint.js';
 import { UsageError, choiceFlag, integerFlag, parseFlags } from './options.js';
+import { openRecording } from './record-flag.js';
 
 /** Scripted mode: quiet time after the end of stdin before /quit (ms). */
 const DEFAULT_LINGER_MS = 200;
@@ -27,6 +28,8 @@ export const CONNECT_USAGE = `usage: selectchat connect [options]
                          longer lines are refused here, before sending
   --linger MS            scripted mode: once stdin has ended, wait until the server has been
                          quiet this long, then send /quit (default ${DEFAULT_LINGER_MS})
+  --record FILE          write the client loop's rounds to FILE as a Chrome trace
+                         (select engine; \`selectchat timeline FILE\` makes a page of it)
 
 Interactive when stdin and stdout are a terminal: a prompt with history (arrow keys);
 incoming lines appear above it. /quit, Ctrl-C or Ctrl-D leaves.
@@ -42,6 +45,7 @@ const FLAGS = {
   engine: { type: 'string' },
   'max-line': { type: 'string' },
   linger: { type: 'string' },
+  record: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -74,13 +78,18 @@ export async function connect(argv: string[]): Promise<number> {
     terminal.start(transport);
     return terminal.exitCode;
   };
-  if (engine === 'libuv') return session(connectLibuv(host, port, maxIncoming, terminal));
-  const loop = new SelectLoop();
-  const running = loop.run();
+  const recording = openRecording(values.record, 'connect', engine);
   try {
-    return await session(connectSelect(loop, host, port, maxIncoming, terminal));
+    if (engine === 'libuv') return await session(connectLibuv(host, port, maxIncoming, terminal));
+    const loop = new SelectLoop(recording);
+    const running = loop.run();
+    try {
+      return await session(connectSelect(loop, host, port, maxIncoming, terminal));
+    } finally {
+      loop.stop();
+      await running;
+    }
   } finally {
-    loop.stop();
-    await running;
+    recording?.close();
   }
 }

@@ -1,6 +1,8 @@
 // `selectchat serve`: runs the chat or echo service on the chosen transport until a signal.
 import { SelectLoop } from '../loop/select-loop.js';
 import { TextTrace } from '../trace/text-trace.js';
+import { combineSinks } from '../trace/tee.js';
+import { openRecording } from './record-flag.js';
 import { ChatRoom } from '../room/chat-room.js';
 import { EchoService } from '../room/echo-service.js';
 import type { Service, ServiceMode } from '../room/service.js';
@@ -35,6 +37,8 @@ export const SERVE_USAGE = `usage: selectchat serve [options]
                        libuv's epoll loop (default select); everything else is shared
   --trace              print every select() round (select engine) and every
                        connection action to stderr
+  --record FILE        write every round and action to FILE as a Chrome trace (opens in
+                       Perfetto; \`selectchat timeline FILE\` makes a page of it)
   --max-line BYTES     longest accepted line (default ${DEFAULT_LIMITS.maxLineBytes})
   --max-queue BYTES    hard cap: unsent output per client (after a write attempt)
                        before it is dropped as too slow (default ${DEFAULT_LIMITS.maxQueueBytes}); a client's
@@ -58,6 +62,7 @@ const FLAGS = {
   mode: { type: 'string' },
   engine: { type: 'string' },
   trace: { type: 'boolean' },
+  record: { type: 'string' },
   'max-line': { type: 'string' },
   'max-queue': { type: 'string' },
   'soft-queue': { type: 'string' },
@@ -86,11 +91,21 @@ export async function serve(argv: string[]): Promise<number> {
   const engine: Engine = choiceFlag('engine', values.engine, ['select', 'libuv'], 'select');
   const port = integerFlag('port', values.port, DEFAULT_PORT, 0, 65535);
   const host = await resolveHost(values.host ?? DEFAULT_HOST);
-  const trace = values.trace ? new TextTrace((line) => void process.stderr.write(`${line}\n`)) : null;
-  const service: Service = mode === 'chat' ? new ChatRoom(limits) : new EchoService(limits);
+  const text = values.trace ? new TextTrace((line) => void process.stderr.write(`${line}\n`)) : null;
+  const recording = openRecording(values.record, 'serve', engine);
+  try {
+    const log = (message: string): void => void process.stderr.write(`${message}\n`);
+    return await run(engine, mode, { host, port, limits, trace: combineSinks(text, recording), log });
+  } finally {
+    recording?.close();
+  }
+}
 
-  const log = (message: string): void => void process.stderr.write(`${message}\n`);
-  const { server, loop } = await createServer(engine, { host, port, service, limits, trace, log });
+/** Serves until a signal has shut the server down. */
+async function run(engine: Engine, mode: ServiceMode, options: Omit<ServerOptions, 'service'>): Promise<number> {
+  const { limits } = options;
+  const service: Service = mode === 'chat' ? new ChatRoom(limits) : new EchoService(limits);
+  const { server, loop } = await createServer(engine, { ...options, service });
   const stopped = runUntilSignal(server, () => loop?.stop());
   const { address, port: bound } = server.address;
   if (!isLoopback(address)) {

@@ -1,0 +1,299 @@
+// `--record FILE`: every TraceEvent written to FILE as it happens, in the Chrome Trace Event
+// Format (JSON Array Format), so Perfetto, chrome://tracing and speedscope open it as it is and
+// `selectchat timeline` turns it into a page. See trace-format.ts for the shape of the file.
+//
+// Cheap on purpose (the loop runs it for every action): one line of text per event, built by
+// hand, appended to a string that goes to the file in 64 KiB writes, and before the loop may
+// block for long (so an idle server's file is complete up to now). Lines are separated by ",\n"
+// and the file starts with "[": a server killed before close() still leaves a file that
+// Perfetto and chrome://tracing load (they accept a missing final "]").
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { TraceEvent, TraceSink } from '../trace/events.js';
+import {
+  COUNTERS, LOOP_TID, READY, RECORDING_METADATA, SLICES, STRUCTURE_CAT, fdTid, waitSliceName,
+  type RecordingInfo,
+} from './trace-format.js';
+
+/** Write the buffer out once it holds this many characters. */
+const FLUSH_CHARS = 64 * 1024;
+/** ...or before a wait that may block this long (ms), or forever (-1). */
+const LONG_WAIT_MS = 50;
+/** ...or when the last write is older than this (µs of trace time). */
+const FLUSH_AGE_US = 500_000;
+/** Without a loop to say when it blocks (libuv engine): write at most this long after an event. */
+const FLUSH_TIMER_MS = 200;
+
+/** Node's `--trace-events-enabled` stamps events with uv_hrtime() in µs (the monotonic clock),
+ *  not with the wall clock: so do we, to lay both files on one time axis. performance.now() is
+ *  hrtime since performance's origin; this is that origin on the hrtime clock, in ms. */
+const HRTIME_ORIGIN_MS = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+
+/** Now, in µs on the clock of Node's own trace events, to the ns. */
+function nowUs(): number {
+  return Math.round((HRTIME_ORIGIN_MS + performance.now()) * 1e6) / 1e3;
+}
+
+export interface RecorderOptions extends RecordingInfo {
+  /** Write on a timer too: for engines whose loop reports no `wait` (libuv's). */
+  flushTimer: boolean;
+  /** The loop track's name when the loop reports no rounds (libuv: its loop cannot be seen). */
+  loopName?: string;
+}
+
+/** What the loop is doing, as far as the slices on its track go. */
+type LoopPhase = 'none' | 'blocked' | 'work' | 'after-work' | 'node';
+
+/** JSON of a string: JSON.stringify, cached for the few strings used as names and keys. */
+const jsonCache = new Map<string, string>();
+function cachedJson(text: string): string {
+  let json = jsonCache.get(text);
+  if (json === undefined) {
+    json = JSON.stringify(text);
+    jsonCache.set(text, json);
+  }
+  return json;
+}
+
+/** `{"key":value,...}` of an event's fields but its kind: by hand, twice as fast as
+ *  JSON.stringify of the whole event. Numbers that are not integers keep 6 decimals. */
+function argsJson(event: TraceEvent): string {
+  let out = '{';
+  let separator = '';
+  for (const key in event) {
+    if (key === 'kind') continue;
+    const value = (event as unknown as Record<string, unknown>)[key];
+    let json: string;
+    if (typeof value === 'number') {
+      json = Number.isInteger(value) ? String(value) : Number.isFinite(value) ? String(Math.round(value * 1e6) / 1e6) : 'null';
+    } else if (typeof value === 'string') {
+      json = JSON.stringify(value);
+    } else if (value === undefined) {
+      continue;
+    } else {
+      json = JSON.stringify(value);
+    }
+    out += `${separator}${cachedJson(key)}:${json}`;
+    separator = ',';
+  }
+  return `${out}}`;
+}
+
+/** The fd an event belongs to, or -1 (the loop's track). */
+function eventFd(event: TraceEvent): number {
+  const fd = (event as { fd?: unknown }).fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
+}
+
+/** The fds a wake-up reports ready and for what ("read", "write", or poll/epoll event names),
+ *  whatever the backend: select's read/write sets, or poll's and epoll's [fd, ..., bits] lists. */
+export function readyFds(result: unknown): [number, string][] {
+  const out: [number, string][] = [];
+  const r = result as { read?: unknown; write?: unknown; ready?: unknown };
+  if (Array.isArray(r.read)) for (const fd of r.read) out.push([fd as number, 'read']);
+  if (Array.isArray(r.write)) for (const fd of r.write) out.push([fd as number, 'write']);
+  if (Array.isArray(r.ready)) {
+    for (const entry of r.ready) {
+      if (!Array.isArray(entry) || entry.length < 2) continue;
+      out.push([entry[0] as number, bitNames(entry[entry.length - 1] as number)]);
+    }
+  }
+  return out;
+}
+
+/** poll/epoll event bits as names (IN|OUT), as words.ts prints them. */
+function bitNames(bits: number): string {
+  const names = ['IN', 'OUT', 'PRI', 'HUP', 'ERR', 'NVAL'].filter((_, i) => bits & (1 << i));
+  return names.length > 0 ? names.join('|') : '0';
+}
+
+export class TraceRecorder implements TraceSink {
+  private fd: number;
+  private buffer = '';
+  private first = true;
+  private closed = false;
+  private readonly pid = process.pid;
+  /** `,"pid":P,"tid":`: every line has it. */
+  private readonly pidTid: string;
+  private lastFlushUs: number;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private phase: LoopPhase = 'none';
+  private roundOpen = false;
+  private round = 0;
+  /** The open blocking call's slice name. */
+  private waitName = '';
+  /** Tracks already named (fd + 1; 0 is the loop). */
+  private readonly named: boolean[] = [];
+  private connections = -1;
+  private queued = -1;
+
+  constructor(readonly path: string, private readonly options: RecorderOptions) {
+    this.fd = openSync(path, 'w');
+    this.pidTid = `,"pid":${this.pid},"tid":`;
+    const ts = nowUs();
+    this.lastFlushUs = ts;
+    this.metadata('process_name', LOOP_TID, { name: `selectchat ${options.command} (${options.engine} engine)` }, ts);
+    this.metadata(RECORDING_METADATA, LOOP_TID, {
+      command: options.command, engine: options.engine, version: options.version,
+      clock: 'µs of uv_hrtime(), as node --trace-events-enabled',
+    }, ts);
+    this.metadata('thread_sort_index', LOOP_TID, { sort_index: -1 }, ts);
+    if (options.loopName !== undefined) this.nameTrack(-1, options.loopName, ts);
+    this.flush();
+  }
+
+  event(event: TraceEvent): void {
+    if (this.closed) return;
+    const ts = nowUs();
+    switch (event.kind) {
+      case 'wait': {
+        this.endRound(ts);
+        if (!this.named[0]) this.nameTrack(-1, `${event.call.backend}() loop`, ts);
+        this.round++;
+        this.roundOpen = true;
+        this.line('B', SLICES.round, STRUCTURE_CAT, ts, LOOP_TID, `{"round":${this.round}}`);
+        this.waitName = waitSliceName(event.call.backend);
+        this.line('B', this.waitName, 'wait', ts, LOOP_TID, argsJson(event));
+        this.phase = 'blocked';
+        const timeout = event.call.timeoutMs;
+        if (timeout < 0 || timeout >= LONG_WAIT_MS) this.flush();
+        return;
+      }
+      case 'woke':
+      case 'eintr':
+        if (this.phase !== 'blocked') break;
+        this.line('E', this.waitName, event.kind, ts, LOOP_TID, argsJson(event));
+        if (event.kind === 'woke') {
+          for (const [fd, events] of readyFds(event.result)) {
+            this.line('i', READY, STRUCTURE_CAT, ts, this.track(fd, ts), `{"events":"${events}"}`);
+          }
+        }
+        this.line('B', SLICES.work, STRUCTURE_CAT, ts, LOOP_TID, '{}');
+        this.phase = 'work';
+        return;
+      case 'round-end':
+        this.instant(event, ts, LOOP_TID);
+        this.counters(event.connections, event.queuedBytes, ts);
+        if (this.phase === 'work') {
+          this.line('E', SLICES.work, STRUCTURE_CAT, ts, LOOP_TID, '{}');
+          this.phase = 'after-work';
+        }
+        return;
+      case 'yield':
+        if (!this.roundOpen) break;
+        if (this.phase === 'work') this.line('E', SLICES.work, STRUCTURE_CAT, ts, LOOP_TID, '{}');
+        if (this.phase === 'node') this.line('E', SLICES.node, STRUCTURE_CAT, ts, LOOP_TID, '{}');
+        this.line('B', SLICES.node, 'yield', ts, LOOP_TID, argsJson(event));
+        this.phase = 'node';
+        return;
+      default:
+        break;
+    }
+    const fd = eventFd(event);
+    this.instant(event, ts, fd < 0 ? LOOP_TID : this.track(fd, ts, event));
+    if (ts - this.lastFlushUs > FLUSH_AGE_US) this.flush();
+    else if (this.options.flushTimer && this.flushTimer === null && !this.closed) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        this.flush();
+      }, FLUSH_TIMER_MS);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Ends the open slices, writes the closing "]" and closes the file. Safe to call twice. */
+  close(): void {
+    if (this.closed) return;
+    this.endRound(nowUs());
+    this.closed = true;
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.buffer += this.first ? '[\n]\n' : '\n]\n';
+    this.first = false;
+    this.flush();
+    closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  /** Ends the round's open slices, then the round. */
+  private endRound(ts: number): void {
+    if (!this.roundOpen) return;
+    if (this.phase === 'blocked') this.line('E', this.waitName, STRUCTURE_CAT, ts, LOOP_TID, '{}');
+    if (this.phase === 'work') this.line('E', SLICES.work, STRUCTURE_CAT, ts, LOOP_TID, '{}');
+    if (this.phase === 'node') this.line('E', SLICES.node, STRUCTURE_CAT, ts, LOOP_TID, '{}');
+    this.line('E', SLICES.round, STRUCTURE_CAT, ts, LOOP_TID, '{}');
+    this.roundOpen = false;
+    this.phase = 'none';
+  }
+
+  private instant(event: TraceEvent, ts: number, tid: number): void {
+    const kind = cachedJson(event.kind);
+    this.append(`{"ph":"i","s":"t","name":${kind},"cat":${kind},"ts":${ts}${this.pidTid}${tid},"args":${argsJson(event)}}`);
+  }
+
+  private counters(connections: number, queued: number, ts: number): void {
+    if (connections !== this.connections) {
+      this.connections = connections;
+      this.line('C', COUNTERS.connections, STRUCTURE_CAT, ts, LOOP_TID, `{"open":${connections}}`);
+    }
+    if (queued !== this.queued) {
+      this.queued = queued;
+      this.line('C', COUNTERS.queued, STRUCTURE_CAT, ts, LOOP_TID, `{"bytes":${queued}}`);
+    }
+  }
+
+  /** fd's track, named the first time it is seen (after the role its first event gives it). */
+  private track(fd: number, ts: number, first?: TraceEvent): number {
+    if (!this.named[fd + 1]) {
+      const role = first?.kind === 'listening' ? ' (listening socket)'
+        : first?.kind === 'node-fd' ? " (Node's own epoll fd)"
+        : '';
+      this.nameTrack(fd, `fd ${fd}${role}`, ts);
+    }
+    return fdTid(fd);
+  }
+
+  private nameTrack(fd: number, name: string, ts: number): void {
+    const tid = fd < 0 ? LOOP_TID : fdTid(fd);
+    this.named[fd + 1] = true;
+    this.metadata('thread_name', tid, { name }, ts);
+    if (fd >= 0) this.metadata('thread_sort_index', tid, { sort_index: fd }, ts);
+  }
+
+  private metadata(name: string, tid: number, args: Record<string, unknown>, ts: number): void {
+    this.line('M', name, '__metadata', ts, tid, JSON.stringify(args));
+  }
+
+  private line(ph: string, name: string, cat: string, ts: number, tid: number, args: string): void {
+    const scope = ph === 'i' ? '"s":"t",' : '';
+    this.append(`{"ph":"${ph}",${scope}"name":${cachedJson(name)},"cat":"${cat}","ts":${ts}${this.pidTid}${tid},"args":${args}}`);
+  }
+
+  private append(line: string): void {
+    if (this.first) {
+      this.buffer += `[\n${line}`;
+      this.first = false;
+    } else {
+      this.buffer += `,\n${line}`;
+    }
+    if (this.buffer.length >= FLUSH_CHARS) this.flush();
+  }
+
+  /** Writes the buffer out. A failed write (disk full, ...) stops the recording, not the server. */
+  private flush(): void {
+    if (this.buffer.length === 0 || this.fd < 0) return;
+    const text = this.buffer;
+    this.buffer = '';
+    this.lastFlushUs = nowUs();
+    try {
+      writeSync(this.fd, text);
+    } catch (error) {
+      process.stderr.write(`selectchat: --record ${this.path}: ${(error as Error).message}; recording stopped\n`);
+      this.closed = true;
+      try {
+        closeSync(this.fd);
+      } catch {
+        // Nothing more to lose.
+      }
+      this.fd = -1;
+    }
+  }
+}
