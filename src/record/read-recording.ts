@@ -3,7 +3,7 @@
 // was reported ({ kind: cat, ...args }), so kinds added later need nothing here.
 import type { TraceEvent } from '../trace/events.js';
 import {
-  LOOP_TID, READY, RECORDING_METADATA, SLICES, STRUCTURE_CAT, tidFd,
+  LOOP_TID, RECORDING_METADATA, SLICES, STRUCTURE_CAT, tidFd,
   type RecordingInfo, type TraceFileEvent,
 } from './trace-format.js';
 
@@ -34,6 +34,28 @@ export function parseTraceText(text: string): TraceFileEvent[] {
     }
     throw new Error('not a trace file: its JSON does not parse, even as an unfinished array');
   }
+}
+
+/** The fds a wake-up reports ready and for what ("read", "write", or poll/epoll event names),
+ *  whatever the backend: select's read/write sets, or poll's and epoll's [fd, ..., bits] lists. */
+export function readyFds(result: unknown): [number, string][] {
+  const out: [number, string][] = [];
+  const r = result as { read?: unknown; write?: unknown; ready?: unknown };
+  if (Array.isArray(r.read)) for (const fd of r.read) out.push([fd as number, 'read']);
+  if (Array.isArray(r.write)) for (const fd of r.write) out.push([fd as number, 'write']);
+  if (Array.isArray(r.ready)) {
+    for (const entry of r.ready) {
+      if (!Array.isArray(entry) || entry.length < 2) continue;
+      out.push([entry[0] as number, bitNames(entry[entry.length - 1] as number)]);
+    }
+  }
+  return out;
+}
+
+/** poll/epoll event bits as names (IN|OUT), as words.ts prints them. */
+function bitNames(bits: number): string {
+  const names = ['IN', 'OUT', 'PRI', 'HUP', 'ERR', 'NVAL'].filter((_, i) => bits & (1 << i));
+  return names.length > 0 ? names.join('|') : '0';
 }
 
 /** One round of the loop, times in µs on the file's clock; -1 for a part it never reached. */
@@ -130,8 +152,6 @@ export function readTimeline(lines: readonly TraceFileEvent[]): Timeline {
         close(ts);
       } else if (line.ph === 'E' && line.name === SLICES.work && round !== null) {
         round.workEnd = ts;
-      } else if (line.ph === 'i' && line.name === READY) {
-        timeline.ready.push({ round: round ? timeline.rounds.length - 1 : -1, ts, fd: tidFd(line.tid), events: String(args.events) });
       } else if (line.ph === 'C') {
         const name = line.name ?? 'counter';
         const series = timeline.counters.get(name) ?? [];
@@ -145,6 +165,11 @@ export function readTimeline(lines: readonly TraceFileEvent[]): Timeline {
     const event = { kind: line.cat, ...args } as unknown as TraceEvent;
     if (round !== null) {
       if (line.ph === 'E' && round.woke < 0) round.woke = ts;
+      if (event.kind === 'woke') {
+        for (const [fd, events] of readyFds((event as { result?: unknown }).result ?? {})) {
+          timeline.ready.push({ round: timeline.rounds.length - 1, ts, fd, events });
+        }
+      }
       if (line.ph === 'B' && event.kind === 'yield') {
         if (round.woke >= 0 && round.workEnd < 0) round.workEnd = ts;
         round.nodeStart = ts;

@@ -2,24 +2,27 @@
 // Format (JSON Array Format), so Perfetto, chrome://tracing and speedscope open it as it is and
 // `selectchat timeline` turns it into a page. See trace-format.ts for the shape of the file.
 //
-// Cheap on purpose (the loop runs it for every action): one line of text per event, built by
-// hand, appended to a string that goes to the file in 64 KiB writes, and before the loop may
-// block for long (so an idle server's file is complete up to now). Lines are separated by ",\n"
+// Cheap on purpose (the loop runs it for every action, at full load two lines per echoed
+// message): each line is one concatenation compiled for its event's shape (line-compiler.ts),
+// appended to a string that goes to the file in 64 KiB writes, and before the loop may block
+// for long, so an idle server's file is complete up to now. Lines are separated by ",\n"
 // and the file starts with "[": a server killed before close() still leaves a file that
 // Perfetto and chrome://tracing load (they accept a missing final "]").
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { TraceEvent, TraceSink } from '../trace/events.js';
+import { LineCompiler } from './line-compiler.js';
+import { argsJson, instantHead, lineText, micros, pidTid } from './line-format.js';
 import {
-  COUNTERS, LOOP_TID, READY, RECORDING_METADATA, SLICES, STRUCTURE_CAT, fdTid, waitSliceName,
-  type RecordingInfo,
+  COUNTERS, LOOP_TID, RECORDING_METADATA, SLICES, STRUCTURE_CAT, fdTid, waitSliceName,
+  type Phase, type RecordingInfo,
 } from './trace-format.js';
 
 /** Write the buffer out once it holds this many characters. */
 const FLUSH_CHARS = 64 * 1024;
 /** ...or before a wait that may block this long (ms), or forever (-1). */
 const LONG_WAIT_MS = 50;
-/** ...or when the last write is older than this (µs of trace time). */
-const FLUSH_AGE_US = 500_000;
+/** ...or when the last write is older than this (ns of trace time). */
+const FLUSH_AGE_NS = 500e6;
 /** Without a loop to say when it blocks (libuv engine): write at most this long after an event. */
 const FLUSH_TIMER_MS = 200;
 
@@ -28,9 +31,9 @@ const FLUSH_TIMER_MS = 200;
  *  hrtime since performance's origin; this is that origin on the hrtime clock, in ms. */
 const HRTIME_ORIGIN_MS = Number(process.hrtime.bigint()) / 1e6 - performance.now();
 
-/** Now, in µs on the clock of Node's own trace events, to the ns. */
-function nowUs(): number {
-  return Math.round((HRTIME_ORIGIN_MS + performance.now()) * 1e6) / 1e3;
+/** Now, in ns on the clock of Node's own trace events. */
+function nowNs(): number {
+  return Math.round((HRTIME_ORIGIN_MS + performance.now()) * 1e6);
 }
 
 export interface RecorderOptions extends RecordingInfo {
@@ -43,67 +46,10 @@ export interface RecorderOptions extends RecordingInfo {
 /** What the loop is doing, as far as the slices on its track go. */
 type LoopPhase = 'none' | 'blocked' | 'work' | 'after-work' | 'node';
 
-/** JSON of a string: JSON.stringify, cached for the few strings used as names and keys. */
-const jsonCache = new Map<string, string>();
-function cachedJson(text: string): string {
-  let json = jsonCache.get(text);
-  if (json === undefined) {
-    json = JSON.stringify(text);
-    jsonCache.set(text, json);
-  }
-  return json;
-}
-
-/** `{"key":value,...}` of an event's fields but its kind: by hand, twice as fast as
- *  JSON.stringify of the whole event. Numbers that are not integers keep 6 decimals. */
-function argsJson(event: TraceEvent): string {
-  let out = '{';
-  let separator = '';
-  for (const key in event) {
-    if (key === 'kind') continue;
-    const value = (event as unknown as Record<string, unknown>)[key];
-    let json: string;
-    if (typeof value === 'number') {
-      json = Number.isInteger(value) ? String(value) : Number.isFinite(value) ? String(Math.round(value * 1e6) / 1e6) : 'null';
-    } else if (typeof value === 'string') {
-      json = JSON.stringify(value);
-    } else if (value === undefined) {
-      continue;
-    } else {
-      json = JSON.stringify(value);
-    }
-    out += `${separator}${cachedJson(key)}:${json}`;
-    separator = ',';
-  }
-  return `${out}}`;
-}
-
 /** The fd an event belongs to, or -1 (the loop's track). */
 function eventFd(event: TraceEvent): number {
   const fd = (event as { fd?: unknown }).fd;
   return typeof fd === 'number' && fd >= 0 ? fd : -1;
-}
-
-/** The fds a wake-up reports ready and for what ("read", "write", or poll/epoll event names),
- *  whatever the backend: select's read/write sets, or poll's and epoll's [fd, ..., bits] lists. */
-export function readyFds(result: unknown): [number, string][] {
-  const out: [number, string][] = [];
-  const r = result as { read?: unknown; write?: unknown; ready?: unknown };
-  if (Array.isArray(r.read)) for (const fd of r.read) out.push([fd as number, 'read']);
-  if (Array.isArray(r.write)) for (const fd of r.write) out.push([fd as number, 'write']);
-  if (Array.isArray(r.ready)) {
-    for (const entry of r.ready) {
-      if (!Array.isArray(entry) || entry.length < 2) continue;
-      out.push([entry[0] as number, bitNames(entry[entry.length - 1] as number)]);
-    }
-  }
-  return out;
-}
-
-/** poll/epoll event bits as names (IN|OUT), as words.ts prints them. */
-function bitNames(bits: number): string {
-  const names = ['IN', 'OUT', 'PRI', 'HUP', 'ERR', 'NVAL'].filter((_, i) => bits & (1 << i));
-  return names.length > 0 ? names.join('|') : '0';
 }
 
 export class TraceRecorder implements TraceSink {
@@ -112,9 +58,8 @@ export class TraceRecorder implements TraceSink {
   private first = true;
   private closed = false;
   private readonly pid = process.pid;
-  /** `,"pid":P,"tid":`: every line has it. */
-  private readonly pidTid: string;
-  private lastFlushUs: number;
+  private readonly instants: LineCompiler;
+  private lastFlushNs: number;
   private flushTimer: NodeJS.Timeout | null = null;
   private phase: LoopPhase = 'none';
   private roundOpen = false;
@@ -128,9 +73,9 @@ export class TraceRecorder implements TraceSink {
 
   constructor(readonly path: string, private readonly options: RecorderOptions) {
     this.fd = openSync(path, 'w');
-    this.pidTid = `,"pid":${this.pid},"tid":`;
-    const ts = nowUs();
-    this.lastFlushUs = ts;
+    this.instants = new LineCompiler(instantHead, pidTid(this.pid));
+    const ts = nowNs();
+    this.lastFlushNs = ts;
     this.metadata('process_name', LOOP_TID, { name: `selectchat ${options.command} (${options.engine} engine)` }, ts);
     this.metadata(RECORDING_METADATA, LOOP_TID, {
       command: options.command, engine: options.engine, version: options.version,
@@ -143,7 +88,7 @@ export class TraceRecorder implements TraceSink {
 
   event(event: TraceEvent): void {
     if (this.closed) return;
-    const ts = nowUs();
+    const ts = nowNs();
     switch (event.kind) {
       case 'wait': {
         this.endRound(ts);
@@ -162,11 +107,8 @@ export class TraceRecorder implements TraceSink {
       case 'eintr':
         if (this.phase !== 'blocked') break;
         this.line('E', this.waitName, event.kind, ts, LOOP_TID, argsJson(event));
-        if (event.kind === 'woke') {
-          for (const [fd, events] of readyFds(event.result)) {
-            this.line('i', READY, STRUCTURE_CAT, ts, this.track(fd, ts), `{"events":"${events}"}`);
-          }
-        }
+        // The fds it reports ready are in its args (read-recording.ts's readyFds() reads them): a line per ready fd
+        // cost a third more per message at full load.
         this.line('B', SLICES.work, STRUCTURE_CAT, ts, LOOP_TID, '{}');
         this.phase = 'work';
         return;
@@ -190,8 +132,8 @@ export class TraceRecorder implements TraceSink {
     }
     const fd = eventFd(event);
     this.instant(event, ts, fd < 0 ? LOOP_TID : this.track(fd, ts, event));
-    if (ts - this.lastFlushUs > FLUSH_AGE_US) this.flush();
-    else if (this.options.flushTimer && this.flushTimer === null && !this.closed) {
+    if (ts - this.lastFlushNs > FLUSH_AGE_NS) this.flush();
+    else if (this.options.flushTimer && this.flushTimer === null) {
       this.flushTimer = setTimeout(() => {
         this.flushTimer = null;
         this.flush();
@@ -203,13 +145,13 @@ export class TraceRecorder implements TraceSink {
   /** Ends the open slices, writes the closing "]" and closes the file. Safe to call twice. */
   close(): void {
     if (this.closed) return;
-    this.endRound(nowUs());
+    this.endRound(nowNs());
     this.closed = true;
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.buffer += this.first ? '[\n]\n' : '\n]\n';
     this.first = false;
     this.flush();
-    closeSync(this.fd);
+    if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
   }
 
@@ -224,9 +166,9 @@ export class TraceRecorder implements TraceSink {
     this.phase = 'none';
   }
 
+  /** An event as an instant on track tid. */
   private instant(event: TraceEvent, ts: number, tid: number): void {
-    const kind = cachedJson(event.kind);
-    this.append(`{"ph":"i","s":"t","name":${kind},"cat":${kind},"ts":${ts}${this.pidTid}${tid},"args":${argsJson(event)}}`);
+    this.append(this.instants.line(event, micros(ts), tid));
   }
 
   private counters(connections: number, queued: number, ts: number): void {
@@ -262,9 +204,8 @@ export class TraceRecorder implements TraceSink {
     this.line('M', name, '__metadata', ts, tid, JSON.stringify(args));
   }
 
-  private line(ph: string, name: string, cat: string, ts: number, tid: number, args: string): void {
-    const scope = ph === 'i' ? '"s":"t",' : '';
-    this.append(`{"ph":"${ph}",${scope}"name":${cachedJson(name)},"cat":"${cat}","ts":${ts}${this.pidTid}${tid},"args":${args}}`);
+  private line(ph: Phase, name: string, cat: string, ts: number, tid: number, args: string): void {
+    this.append(lineText(ph, name, cat, ts, this.pid, tid, args));
   }
 
   private append(line: string): void {
@@ -279,10 +220,10 @@ export class TraceRecorder implements TraceSink {
 
   /** Writes the buffer out. A failed write (disk full, ...) stops the recording, not the server. */
   private flush(): void {
+    this.lastFlushNs = nowNs();
     if (this.buffer.length === 0 || this.fd < 0) return;
     const text = this.buffer;
     this.buffer = '';
-    this.lastFlushUs = nowUs();
     try {
       writeSync(this.fd, text);
     } catch (error) {

@@ -96,13 +96,13 @@ describe('TraceRecorder on a scripted session', () => {
     expect(shape).toContain('B epoll_wait()');
   });
 
-  it('puts each fd action on the fd\'s track, ready fds too, and the rest on the loop\'s', () => {
+  it('puts each fd action on the fd\'s track and the rest on the loop\'s', () => {
     const all = lines(record('tracks.json', true));
     const on = (name: string): TraceFileEvent[] => all.filter((l) => l.name === name);
     expect(on('accept')[0]).toMatchObject({ ph: 'i', s: 't', tid: fdTid(19), args: { fd: 19, remote: '127.0.0.1:5000' } });
     expect(on('frobnicated')[0]).toMatchObject({ ph: 'i', tid: fdTid(19), args: { widgets: 3, note: 'a "quoted" word' } });
     expect(on('timers')[0]).toMatchObject({ ph: 'i', tid: LOOP_TID, args: { fired: 2 } });
-    expect(on('ready').map((l) => [l.tid, l.args!.events])).toEqual([[fdTid(18), 'read'], [fdTid(19), 'OUT']]);
+    expect(on('select()').find((l) => l.ph === 'E')).toMatchObject({ cat: 'woke', args: { result: { read: [18] } } });
     expect(on('connections open')[0]).toMatchObject({ ph: 'C', args: { open: 1 } });
     expect(on('bytes queued')[0]).toMatchObject({ ph: 'C', args: { bytes: 0 } });
     const names = all.filter((l) => l.ph === 'M' && l.name === 'thread_name').map((l) => l.args!.name);
