@@ -12,6 +12,7 @@ commands:
   serve      run the chat/echo server
   connect    chat client (interactive, or scripted from a pipe)
   send       test peer for experiments: raw bytes in chunks, floods, many connections
+  timeline   make an HTML page of a recording (serve --record FILE)
   bench      benchmark select vs libuv vs C
 
 options:
@@ -39,6 +40,9 @@ async function main(argv: string[]): Promise<number> {
       return connect(rest);
     case 'send':
       return send(rest);
+    case 'timeline':
+      // Loaded on demand, like bench: serve must not pay for it.
+      return (await import('./timeline.js')).timeline(rest);
     case 'bench':
       // Loaded on demand: the bench pulls in vega, which `serve` must not pay for.
       return (await import('./bench.js')).bench(rest);
