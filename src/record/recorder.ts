@@ -186,7 +186,7 @@ export class TraceRecorder implements TraceSink {
   private track(fd: number, ts: number, first?: TraceEvent): number {
     if (!this.named[fd + 1]) {
       const role = first?.kind === 'listening' ? ' (listening socket)'
-        : first?.kind === 'node-fd' ? " (Node's own epoll fd)"
+        : first?.kind === 'node-fd' ? " (Node's epoll fd)"
         : '';
       this.nameTrack(fd, `fd ${fd}${role}`, ts);
     }

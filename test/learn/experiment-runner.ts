@@ -138,8 +138,14 @@ async function settle(trace: () => string): Promise<void> {
   }
 }
 
-/** Runs one part in cwd and returns what it printed. */
-export async function runPart(part: Part, cwd: string): Promise<Printed> {
+/** The server command with `--record FILE` added (the guide's timelines). */
+function recording(command: string, record: string | null): string {
+  return record === null ? command : command.replace(/ serve --port 0\b/, ` serve --port 0 --record '${record.replaceAll("'", "'\\''")}'`);
+}
+
+/** Runs one part in cwd and returns what it printed; with record, the server also records its
+ *  rounds to that file (`serve --record`). */
+export async function runPart(part: Part, cwd: string, record: string | null = null): Promise<Printed> {
   let trace = '';
   let stdout = '';
   let output = '';
@@ -149,7 +155,7 @@ export async function runPart(part: Part, cwd: string): Promise<Printed> {
   const fullTrace = (): string => trace + (existsSync(`${cwd}/${TRACE_FILE}`) ? readFileSync(`${cwd}/${TRACE_FILE}`, 'utf8') : '');
 
   if (part.serve !== null) {
-    server = bash(`exec ${translate(part.serve, 0)}`, cwd, (text) => (stdout += text), (text) => (trace += text));
+    server = bash(`exec ${recording(translate(part.serve, 0), record)}`, cwd, (text) => (stdout += text), (text) => (trace += text));
     const child = server;
     await until(
       () => READY_LINE.test(stdout) || child.exitCode !== null,

@@ -2,13 +2,19 @@
 // reader would type), and every line the guide marks with `<!-- expect ... -->` must appear both
 // in the guide's pasted output and in what the real run printed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, it } from 'vitest';
 import { openFdLimit } from '../helpers/fds.js';
+import { writeTimeline } from '../../src/cli/timeline.js';
+import { parseTraceText } from '../../src/record/read-recording.js';
+import { traceProblems } from '../record/trace-check.js';
 import { killExperimentLeftovers, runPart, type Part, type Printed } from './experiment-runner.js';
 import { readGuide } from './guide.js';
+
+/** Where each experiment's recording and timeline page go (git-ignored; LEARN.md links them). */
+const TIMELINES = new URL('../../learn-timelines/', import.meta.url);
 
 /** Experiment 9 opens 1100 connections: the test process and its children need this many fds. */
 const FDS_NEEDED = 1200;
@@ -214,10 +220,19 @@ describe.concurrent('LEARN.md experiments, run for real', () => {
       const cwd = mkdtempSync(join(tmpdir(), `selectchat-learn-${number}-`));
       try {
         const printed: Printed = { trace: '', output: '' };
-        for (const part of experiment.parts()) {
-          const { trace, output } = await runPart(part, cwd);
+        const parts = experiment.parts();
+        mkdirSync(TIMELINES, { recursive: true });
+        for (const [i, part] of parts.entries()) {
+          const name = `experiment-${number}${parts.length > 1 ? `-${i + 1}` : ''}`;
+          const record = part.serve === null ? null : new URL(`${name}.json`, TIMELINES).pathname;
+          const { trace, output } = await runPart(part, cwd, record);
           printed.trace += trace;
           printed.output += output;
+          if (record !== null) {
+            // The server's recording is a valid trace, and becomes the experiment's timeline page.
+            expect(traceProblems(parseTraceText(readFileSync(record, 'utf8'))), `${name}.json`).toEqual([]);
+            writeTimeline(record, record.replace(/\.json$/, '.html'));
+          }
         }
         for (const { stream, pattern } of section.expectations) {
           expect(printed[stream], `${stream} of experiment ${number} has no line matching ${pattern}`).toMatch(pattern);

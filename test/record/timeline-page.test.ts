@@ -125,7 +125,7 @@ describe.skipIf(problem !== null)('the timeline page in headless chromium', () =
       [data.ts - timeline.begin - 100, data.ts - timeline.begin + 100]);
     const y = await page.evaluate((f) => (globalThis as unknown as { timelineTest: { laneY(fd: number): number } }).timelineTest.laneY(f), fd);
     const box = (await page.locator('#canvas').boundingBox())!;
-    const x = 150 + (box.width - 150) / 2;
+    const x = 170 + (box.width - 170) / 2;
     await page.mouse.move(box.x + x, box.y + y);
     await page.locator('#tooltip').waitFor({ state: 'visible' });
     expect(await page.locator('#tooltip').innerText()).toContain(words(data.event));
@@ -165,5 +165,5 @@ describe.skipIf(problem !== null)('the timeline page in headless chromium', () =
 });
 
 describe.skipIf(problem === null)('the timeline page', () => {
-  it.skip(`needs a browser: ${problem}`, () => {});
+  it.skip(`needs a browser: ${problem ?? ''}`, () => {});
 });

@@ -172,9 +172,10 @@ void (async () => {
   const CATEGORIES: Category[] = ['read', 'write', 'end', 'other'];
   /** What kind of action an event kind is, by its name (so new kinds fall somewhere sensible). */
   function categoryOf(kind: string): Category {
-    if (/eof|end|close|error|reset|refuse|slow|stall|fail|shutdown/.test(kind)) return 'end';
-    if (/recv|data|accept|read|resumed/.test(kind)) return 'read';
-    if (/send|write|paused/.test(kind)) return 'write';
+    const has = (words: string): boolean => new RegExp(`(^|-)(${words})($|-)`).test(kind);
+    if (has('eof|end|closed|close|error|reset|refuse|too|slow|stalled|failure|shutdown')) return 'end';
+    if (has('recv|data|accept|read|resumed')) return 'read';
+    if (has('send|write|paused')) return 'write';
     return 'other';
   }
   interface Lane {
@@ -289,7 +290,7 @@ void (async () => {
   const canvas = byId<HTMLCanvasElement>('canvas');
   const tooltip = byId<HTMLDivElement>('tooltip');
   const ctx = canvas.getContext('2d')!;
-  const LABEL_W = 150;
+  const LABEL_W = 170;
   const AXIS_H = 26;
   const LOOP_H = 46;
   const COUNTER_H = 30;
@@ -360,6 +361,13 @@ void (async () => {
     return lo;
   }
 
+  /** A tick's time, with as many decimals as the step needs. */
+  function fmtTick(us: number, step: number): string {
+    const [unit, scale] = step >= 1e6 ? ['s', 1e6] : step >= 1000 ? ['ms', 1000] : ['µs', 1];
+    const decimals = Math.max(0, Math.min(3, -Math.floor(Math.log10(step / scale) + 1e-9)));
+    return `${(us / scale).toFixed(decimals)} ${unit}`;
+  }
+
   /** A nice step for axis ticks about every 110 px. */
   function tickStep(): number {
     const raw = ((viewEnd - viewStart) / plotW()) * 110;
@@ -406,7 +414,7 @@ void (async () => {
       const x = Math.round(xOf(t)) + 0.5;
       ctx.moveTo(x, AXIS_H - 6);
       ctx.lineTo(x, height);
-      ctx.fillText(fmtMs(t), x + 3, AXIS_H / 2);
+      ctx.fillText(fmtTick(t, step), x + 3, AXIS_H / 2);
     }
     ctx.stroke();
     ctx.fillStyle = COLORS.text;
