@@ -159,7 +159,7 @@ describe('serve --record (engine select): a session of known traffic', () => {
     expect(recv.event).toEqual({ kind: 'recv', fd, bytes: 8, lines: 2, kept: 0 });
     const round = timeline.rounds[recv.round]!;
     const inRound = timeline.events.slice(round.firstEvent, round.firstEvent + round.eventCount);
-    expect(kinds(inRound).filter((k) => k !== 'yield')).toEqual(['wait', 'woke', 'recv', 'send']);
+    expect(kinds(inRound).filter((k) => k !== 'yield')).toEqual(['wait', 'woke', 'recv', 'send', 'round-end']);
     expect(inRound[0]!.event).toMatchObject({ call: { backend: 'select', read: expect.arrayContaining([listenFd, fd]), write: [] } });
     expect(inRound[1]!.event).toMatchObject({ result: { read: [fd], write: [] }, count: 1 });
     expect(inRound.find((e) => e.event.kind === 'send')!.event).toEqual({ kind: 'send', fd, why: 'round end', sent: 8, queued: 8 });
