@@ -1,5 +1,5 @@
 // `selectchat serve`: runs the chat or echo service on the chosen transport until a signal.
-import { SelectLoop } from '../loop/select-loop.js';
+import { EventLoop } from '../loop/event-loop.js';
 import { TextTrace } from '../trace/text-trace.js';
 import { combineSinks } from '../trace/tee.js';
 import { openRecording } from './record-flag.js';
@@ -8,8 +8,8 @@ import { EchoService } from '../room/echo-service.js';
 import type { Service, ServiceMode } from '../room/service.js';
 import { DEFAULT_LIMITS, MIN_IDLE_TIMEOUT_MS, type ServerLimits } from '../transport/limits.js';
 import { NetServer } from '../transport/net-server.js';
-import { SelectServer } from '../transport/select-server.js';
-import type { ChatServer, Engine, ServerOptions } from '../transport/server.js';
+import { LoopServer } from '../transport/loop-server.js';
+import { ENGINES, type ChatServer, type Engine, type ServerOptions } from '../transport/server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, resolveHost } from '../transport/endpoint.js';
 import { formatReadyLine } from '../transport/ready-line.js';
 import { UsageError, choiceFlag, integerFlag, numberFlag, parseFlags } from './options.js';
@@ -32,11 +32,13 @@ export const SERVE_USAGE = `usage: selectchat serve [options]
                        0.0.0.0 or :: exposes the server to the network)
   --port N             port (default ${DEFAULT_PORT}; 0 picks a free one)
   --mode chat|echo     chat room or echo service (default chat)
-  --engine select|libuv
-                       the transport: our select() loop, or Node's net module on
-                       libuv's epoll loop (default select); everything else is shared
-  --trace              print every select() round (select engine) and every
-                       connection action to stderr
+  --engine select|poll|epoll|libuv
+                       the event loop: ours on select(), poll() or epoll, or Node's
+                       net module on libuv's own epoll loop (default select);
+                       everything else is shared
+  --trace              print every round of our loop (what select(), poll() or
+                       epoll_wait() is handed and returns) and every connection
+                       action to stderr
   --record FILE        write every round and action to FILE as a Chrome trace (opens in
                        Perfetto; \`selectchat timeline FILE\` makes a page of it)
   --max-line BYTES     longest accepted line (default ${DEFAULT_LIMITS.maxLineBytes})
@@ -49,7 +51,8 @@ export const SERVE_USAGE = `usage: selectchat serve [options]
   --soft-seconds SECS  how long a client may stay over --soft-queue, or take none of its
                        output at all, before it is dropped as too slow (default ${DEFAULT_LIMITS.softSeconds})
   --max-clients N      connections at once (default ${DEFAULT_LIMITS.maxClients}; the select
-                       engine can never watch fds >= FD_SETSIZE whatever this says)
+                       engine can never watch fds >= FD_SETSIZE whatever this says;
+                       poll, epoll and libuv have no such limit)
   --idle-timeout SECS  drop clients silent this long (default 0: never; at least 0.1)
 
 Prints "listening on HOST:PORT (engine ENGINE, mode MODE)" when ready.
@@ -88,7 +91,7 @@ export async function serve(argv: string[]): Promise<number> {
     idleTimeoutMs: secondsFlag('idle-timeout', values['idle-timeout'], 0, MIN_IDLE_TIMEOUT_MS / 1000, true) * 1000,
   };
   const mode: ServiceMode = choiceFlag('mode', values.mode, ['chat', 'echo'], 'chat');
-  const engine: Engine = choiceFlag('engine', values.engine, ['select', 'libuv'], 'select');
+  const engine: Engine = choiceFlag('engine', values.engine, ENGINES, 'select');
   const port = integerFlag('port', values.port, DEFAULT_PORT, 0, 65535);
   const host = await resolveHost(values.host ?? DEFAULT_HOST);
   const text = values.trace ? new TextTrace((line) => void process.stderr.write(`${line}\n`)) : null;
@@ -117,11 +120,11 @@ async function run(engine: Engine, mode: ServiceMode, options: Omit<ServerOption
   return 0;
 }
 
-/** The server on the chosen engine; the select engine also needs its loop run (libuv runs itself). */
-async function createServer(engine: Engine, options: ServerOptions): Promise<{ server: ChatServer; loop: SelectLoop | null }> {
+/** The server on the chosen engine; our loop also needs to be run (libuv runs itself). */
+async function createServer(engine: Engine, options: ServerOptions): Promise<{ server: ChatServer; loop: EventLoop | null }> {
   if (engine === 'libuv') return { server: await NetServer.listen(options), loop: null };
-  const loop = new SelectLoop(options.trace);
-  return { server: new SelectServer(loop, options), loop };
+  const loop = new EventLoop(engine, options.trace);
+  return { server: new LoopServer(loop, options), loop };
 }
 
 /** SIGINT/SIGTERM start a graceful shutdown; a second signal exits at once. */

@@ -1,5 +1,5 @@
 // The seam between the chat client's terminal side and its socket side: one interface, two
-// engines (the project's SelectLoop in select-client.ts, Node's net in libuv-client.ts).
+// engines (the project's EventLoop in loop-client.ts, Node's net in libuv-client.ts).
 import { isSystemError } from '../binding/native.js';
 import { DEFAULT_MAX_LINE_BYTES, type LineSink } from '../framing/line-decoder.js';
 

@@ -219,12 +219,13 @@ export class ConnectionTable {
     return this.open.size < this.limits.maxClients;
   }
 
-  /** A new connection: its link is made by the engine (link(conn)), then the service greets it. */
-  add(remote: string, link: (conn: Connection) => Link): Connection {
+  /** A new connection on fd (-1 if the engine cannot tell): its link is made by the engine
+   *  (link(conn)), then the service greets it. */
+  add(fd: number, remote: string, link: (conn: Connection) => Link): Connection {
+    this.trace?.event({ kind: 'accept', fd, remote });
     const conn = new Connection(this, remote);
     conn.link = link(conn);
     this.open.add(conn);
-    this.trace?.event({ kind: 'accept', fd: conn.fd, remote });
     // What the greeting broadcasts (its join) is charged to the newcomer.
     this.handle(conn, () => (conn.session = this.service.open(conn)));
     return conn;

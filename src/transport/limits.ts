@@ -32,5 +32,8 @@ export const MIN_IDLE_TIMEOUT_MS = 100;
 /** How long a shutting-down server keeps flushing before it closes every socket anyway. */
 export const SHUTDOWN_FLUSH_MS = 2000;
 
-/** Kernel queue of not-yet-accepted connections (listen(2)'s backlog). */
-export const LISTEN_BACKLOG = 511;
+/** Kernel queue of not-yet-accepted connections (listen(2)'s backlog; Linux caps it at
+ *  net.core.somaxconn, 4096 by default). A burst of thousands of connects overflows a shorter
+ *  queue, and with SYN cookies a dropped handshake is never retried: the client believes it is
+ *  connected and the server never hears of it. */
+export const LISTEN_BACKLOG = 4096;

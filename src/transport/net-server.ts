@@ -14,6 +14,9 @@ import { isIPv6 } from './endpoint.js';
 import { LISTEN_BACKLOG, SHUTDOWN_FLUSH_MS } from './limits.js';
 import type { ChatServer, ServerOptions } from './server.js';
 
+/** Most turns in a row that only admitted connections, whose output waits for the next turn. */
+const MAX_DEFERRED_TURNS = 256;
+
 /** What --trace may read of a socket's libuv handle (private to Node: read only for the trace). */
 interface HandleView {
   _handle?: { fd?: unknown; writeQueueSize?: unknown } | null;
@@ -100,12 +103,14 @@ class NetLink implements Link {
    *  flight) is not lost: the decoder keeps it behind its backlog. */
   private read(chunk: Buffer): void {
     const conn = this.conn;
+    this.server.readInput();
     if (conn.state !== 'open') return;
     const lines = conn.received(chunk, 0, chunk.length);
     this.server.trace?.event({ kind: 'data', fd: this.fd, bytes: chunk.length, lines, kept: conn.decoder.pendingBytes });
   }
 
   private ended(): void {
+    this.server.readInput();
     this.server.trace?.event({ kind: 'data-end', fd: this.fd, queued: this.unsentBytes });
     this.conn.inputEnded();
   }
@@ -151,6 +156,11 @@ export class NetServer implements ChatServer {
   readonly trace: TraceSink | null;
   private readonly table: ConnectionTable;
   private turnScheduled = false;
+  /** This turn admitted a connection / read input (a chunk or an EOF). */
+  private admittedThisTurn = false;
+  private readThisTurn = false;
+  /** Turns in a row whose output waits for the next (see endTurn). */
+  private deferredTurns = 0;
   private stopping: Promise<void> | null = null;
 
   /** Listens on options.host:port; rejects with the listen error (EADDRINUSE, ...). */
@@ -219,10 +229,30 @@ export class NetServer implements ChatServer {
     setImmediate(this.endTurn);
   }
 
+  /** The end of a turn: write what it queued. Except after a turn that only admitted
+   *  connections: libuv (since 1.45) accepts one connection per loop iteration, and every join
+   *  is announced to every member, so writing after each such turn would write to the whole
+   *  room once per newcomer (500,000 writes for 1000 joins). Such a turn's output waits for the
+   *  next turn (setImmediate again: no timer, no sleep) until one admits nobody — the burst is
+   *  over — or reads input, or MAX_DEFERRED_TURNS have passed. Our loop batches the same way
+   *  by accepting up to 64 connections per readable event. */
   private readonly endTurn = (): void => {
+    const admissionsOnly = this.admittedThisTurn && !this.readThisTurn;
+    this.admittedThisTurn = this.readThisTurn = false;
+    if (admissionsOnly && this.deferredTurns < MAX_DEFERRED_TURNS && !this.stopping) {
+      this.deferredTurns++;
+      setImmediate(this.endTurn);
+      return;
+    }
+    this.deferredTurns = 0;
     this.turnScheduled = false;
     this.table.endRound();
   };
+
+  /** A socket read input this turn: its output (and everything queued) goes out at the turn's end. */
+  readInput(): void {
+    this.readThisTurn = true;
+  }
 
   /** A new connection: serve it, or refuse it at --max-clients. */
   private admit(socket: net.Socket): void {
@@ -235,7 +265,8 @@ export class NetServer implements ChatServer {
       socket.end(SERVER_FULL_FRAME, () => socket.destroy());
       return;
     }
-    const conn = this.table.add(remote, (added) => new NetLink(this, added, socket));
+    this.admittedThisTurn = true;
+    const conn = this.table.add(this.trace ? fdOf(socket) : -1, remote, (added) => new NetLink(this, added, socket));
     if (conn.reading) socket.resume();
   }
 }

@@ -1,10 +1,13 @@
 // What every transport offers the CLI: the same options in, the same server out.
 import type { SocketAddress } from '../binding/native.js';
+import { BACKENDS } from '../loop/backend.js';
 import type { TraceSink } from '../trace/events.js';
 import type { Service } from '../room/service.js';
 import type { ServerLimits } from './limits.js';
 
-export type Engine = 'select' | 'libuv';
+/** Our loop on one of its backends, or Node's own (libuv). */
+export const ENGINES = [...BACKENDS, 'libuv'] as const;
+export type Engine = (typeof ENGINES)[number];
 
 export interface ServerOptions {
   /** A numeric IPv4 or IPv6 address. */

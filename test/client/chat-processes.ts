@@ -5,9 +5,14 @@ import { connect, createServer, type Socket } from 'node:net';
 import { CLI, ENGINES, startServer, type ServerProcess } from '../helpers/server.js';
 
 export { CLI };
-/** The server engines under test: SELECTCHAT_ENGINES=select,libuv (the default). */
-export const SERVER_ENGINES = ENGINES;
-export const CLIENT_ENGINES = ['select', 'libuv'];
+/** The client's engines: the project's loop on each backend, and Node's net. */
+export const CLIENT_ENGINES = ['select', 'poll', 'epoll', 'libuv'];
+/** [server engine, client engine]: every engine on both sides of a connection, and our select()
+ *  loop against libuv both ways (SELECTCHAT_ENGINES picks the server engines). */
+export const ENGINE_PAIRS: [string, string][] = [
+  ...ENGINES.map((engine): [string, string] => [engine, engine]),
+  ...(ENGINES.includes('select') && ENGINES.includes('libuv') ? [['select', 'libuv'], ['libuv', 'select']] as [string, string][] : []),
+];
 
 /** Longest any single wait in these tests may take: a bound, never a sleep. */
 export const WAIT_MS = 5_000;

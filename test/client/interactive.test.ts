@@ -3,7 +3,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { spawn as spawnPty, type IPty } from 'node-pty';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, CLIENT_ENGINES, Peer, SERVER_ENGINES, WAIT_MS, startServer, within, type ServerChild } from './chat-processes.js';
+import { CLI, CLIENT_ENGINES, Peer, ENGINE_PAIRS, WAIT_MS, startServer, within, type ServerChild } from './chat-processes.js';
 import { Screen } from './screen.js';
 
 const COLUMNS = 80;
@@ -136,91 +136,89 @@ describe.each(CLIENT_ENGINES)('client engine %s, a hostile server', (clientEngin
   });
 });
 
-describe.each(SERVER_ENGINES)('server engine %s', (serverEngine) => {
-  describe.each(CLIENT_ENGINES)('client engine %s', (clientEngine) => {
-    /** A server, alice in it on a socket, and bob at the pty (named, prompt drawn). */
-    async function room(columns = COLUMNS, extra: string[] = []): Promise<{ at: ServerChild; alice: Peer; bob: PtyClient }> {
-      const at = await startServer(serverEngine);
-      cleanups.push(() => at.stop());
-      const alice = await Peer.join(at, 'alice');
-      cleanups.push(() => alice.close());
-      const bob = new PtyClient(['--port', String(at.port), '--engine', clientEngine, '--nick', 'bob', ...extra], columns);
-      cleanups.push(() => bob.kill());
-      await alice.waitFor((line) => / is now bob$/.test(line), 'bob to take his nick');
-      await bob.until((s) => s.text().some((row) => / is now bob$/.test(row)) && s.cursorLine() === '>', 'the prompt under the rename');
-      return { at, alice, bob };
-    }
+describe.each(ENGINE_PAIRS)('server engine %s, client engine %s', (serverEngine, clientEngine) => {
+  /** A server, alice in it on a socket, and bob at the pty (named, prompt drawn). */
+  async function room(columns = COLUMNS, extra: string[] = []): Promise<{ at: ServerChild; alice: Peer; bob: PtyClient }> {
+    const at = await startServer(serverEngine);
+    cleanups.push(() => at.stop());
+    const alice = await Peer.join(at, 'alice');
+    cleanups.push(() => alice.close());
+    const bob = new PtyClient(['--port', String(at.port), '--engine', clientEngine, '--nick', 'bob', ...extra], columns);
+    cleanups.push(() => bob.kill());
+    await alice.waitFor((line) => / is now bob$/.test(line), 'bob to take his nick');
+    await bob.until((s) => s.text().some((row) => / is now bob$/.test(row)) && s.cursorLine() === '>', 'the prompt under the rename');
+    return { at, alice, bob };
+  }
 
-    it('an incoming line is printed above the prompt; the half-typed input survives and is sent intact', async () => {
-      const { alice, bob } = await room();
-      bob.type('half typ');
-      await bob.until((s) => s.cursorLine() === '> half typ', 'the typed text');
-      alice.send('hello bob, are you there?');
-      await bob.until((s) => s.text().includes('[alice] hello bob, are you there?') && s.cursorLine() === '> half typ', "alice's line, then the prompt");
-      const rows = bob.visible();
-      expect(rows.slice(-2)).toEqual(['[alice] hello bob, are you there?', '> half typ']);
-      expect(bob.screen.col).toBe('> half typ'.length);
-      expect(rows.filter((row) => row.includes('half typ'))).toHaveLength(1);
-      bob.type('ed\r');
-      await alice.waitFor((line) => line === '[bob] half typed', "bob's finished line");
-      await bob.until((s) => s.cursorLine() === '>', 'a fresh prompt');
-      // Shown once: the line as typed stays, nothing echoes it a second time.
-      expect(bob.visible().slice(-3)).toEqual(['[alice] hello bob, are you there?', '> half typed', '>']);
-      bob.type(CTRL_C);
-      expect(await within(bob.exit, 'bob to exit after Ctrl-C')).toBe(0);
-      await alice.waitFor((line) => line === '* bob left (quit)', 'bob to leave');
-    });
+  it('an incoming line is printed above the prompt; the half-typed input survives and is sent intact', async () => {
+    const { alice, bob } = await room();
+    bob.type('half typ');
+    await bob.until((s) => s.cursorLine() === '> half typ', 'the typed text');
+    alice.send('hello bob, are you there?');
+    await bob.until((s) => s.text().includes('[alice] hello bob, are you there?') && s.cursorLine() === '> half typ', "alice's line, then the prompt");
+    const rows = bob.visible();
+    expect(rows.slice(-2)).toEqual(['[alice] hello bob, are you there?', '> half typ']);
+    expect(bob.screen.col).toBe('> half typ'.length);
+    expect(rows.filter((row) => row.includes('half typ'))).toHaveLength(1);
+    bob.type('ed\r');
+    await alice.waitFor((line) => line === '[bob] half typed', "bob's finished line");
+    await bob.until((s) => s.cursorLine() === '>', 'a fresh prompt');
+    // Shown once: the line as typed stays, nothing echoes it a second time.
+    expect(bob.visible().slice(-3)).toEqual(['[alice] hello bob, are you there?', '> half typed', '>']);
+    bob.type(CTRL_C);
+    expect(await within(bob.exit, 'bob to exit after Ctrl-C')).toBe(0);
+    await alice.waitFor((line) => line === '* bob left (quit)', 'bob to leave');
+  });
 
-    it('input wrapped over two rows (pasted at once) survives an incoming line without gaps or garbage', async () => {
-      const { alice, bob } = await room(40);
-      const pasted = 'a long line that is pasted in one go, wider than the 40 columns';
-      bob.type(pasted);
-      await bob.until((s) => s.text().join('').includes(pasted.slice(-20)), 'the pasted text');
-      alice.send('interruption');
-      await bob.until((s) => s.text().includes('[alice] interruption') && s.cursorLine() === pasted.slice(38), "alice's line, then the input");
-      // Right below alice's line, the input's two rows (untrimmed: a row may end in a space).
-      const at = bob.screen.text().indexOf('[alice] interruption');
-      expect(bob.screen.row).toBe(at + 2);
-      expect(bob.screen.text(false).slice(at + 1, at + 3).join('').trimEnd()).toBe(`> ${pasted}`);
-      expect(bob.screen.col).toBe(`> ${pasted}`.length - 40);
-      expect(bob.visible().filter((row) => row.includes('a long line'))).toHaveLength(1);
-      bob.type('\r');
-      await alice.waitFor((line) => line === `[bob] ${pasted}`, 'the pasted line, intact');
-    });
+  it('input wrapped over two rows (pasted at once) survives an incoming line without gaps or garbage', async () => {
+    const { alice, bob } = await room(40);
+    const pasted = 'a long line that is pasted in one go, wider than the 40 columns';
+    bob.type(pasted);
+    await bob.until((s) => s.text().join('').includes(pasted.slice(-20)), 'the pasted text');
+    alice.send('interruption');
+    await bob.until((s) => s.text().includes('[alice] interruption') && s.cursorLine() === pasted.slice(38), "alice's line, then the input");
+    // Right below alice's line, the input's two rows (untrimmed: a row may end in a space).
+    const at = bob.screen.text().indexOf('[alice] interruption');
+    expect(bob.screen.row).toBe(at + 2);
+    expect(bob.screen.text(false).slice(at + 1, at + 3).join('').trimEnd()).toBe(`> ${pasted}`);
+    expect(bob.screen.col).toBe(`> ${pasted}`.length - 40);
+    expect(bob.visible().filter((row) => row.includes('a long line'))).toHaveLength(1);
+    bob.type('\r');
+    await alice.waitFor((line) => line === `[bob] ${pasted}`, 'the pasted line, intact');
+  });
 
-    it('events dimmed, errors red, control characters inert; too-long lines refused locally; /quit leaves', async () => {
-      const { alice, bob } = await room(COLUMNS, ['--max-line', '10']);
-      expect(bob.raw).toMatch(/\x1b\[2m\* guest-\d+ is now bob\x1b\[22m/);
-      bob.type(`${'x'.repeat(11)}\r`);
-      await bob.until((s) => s.text().includes('! line too long (11 bytes, max 10): not sent; arrow up to edit it'), 'the refusal');
-      expect(bob.raw).toContain(`${ESC}[31m! line too long`);
-      bob.type(ARROW_UP);
-      await bob.until((s) => s.cursorLine() === `> ${'x'.repeat(11)}`, 'the refused line back from history');
-      bob.type(`${CTRL_U}/nick !!\r`);
-      await bob.until((s) => s.text().includes('! invalid nick'), "the server's error");
-      expect(bob.raw).toContain(`${ESC}[31m! invalid nick${ESC}[39m`);
-      // The server refuses a line with control characters; bob never sees it.
-      alice.send(`evil ${ESC}[2J\x07 text`);
-      await alice.waitFor((line) => line === '! control characters are not allowed, line dropped', 'the refusal');
-      alice.send('/me waves');
-      await bob.until((s) => s.text().includes('[alice] *waves*'), 'the action');
-      expect(bob.raw).toContain(`${ESC}[3m[alice] *waves*${ESC}[23m`);
-      expect(bob.raw).not.toContain('evil');
-      bob.type('/quit\r');
-      expect(await within(bob.exit, 'bob to exit after /quit')).toBe(0);
-      await alice.waitFor((line) => line === '* bob left (quit)', 'bob to leave');
-      expect(alice.lines.filter((line) => line.startsWith('[bob]'))).toEqual([]);
-    });
+  it('events dimmed, errors red, control characters inert; too-long lines refused locally; /quit leaves', async () => {
+    const { alice, bob } = await room(COLUMNS, ['--max-line', '10']);
+    expect(bob.raw).toMatch(/\x1b\[2m\* guest-\d+ is now bob\x1b\[22m/);
+    bob.type(`${'x'.repeat(11)}\r`);
+    await bob.until((s) => s.text().includes('! line too long (11 bytes, max 10): not sent; arrow up to edit it'), 'the refusal');
+    expect(bob.raw).toContain(`${ESC}[31m! line too long`);
+    bob.type(ARROW_UP);
+    await bob.until((s) => s.cursorLine() === `> ${'x'.repeat(11)}`, 'the refused line back from history');
+    bob.type(`${CTRL_U}/nick !!\r`);
+    await bob.until((s) => s.text().includes('! invalid nick'), "the server's error");
+    expect(bob.raw).toContain(`${ESC}[31m! invalid nick${ESC}[39m`);
+    // The server refuses a line with control characters; bob never sees it.
+    alice.send(`evil ${ESC}[2J\x07 text`);
+    await alice.waitFor((line) => line === '! control characters are not allowed, line dropped', 'the refusal');
+    alice.send('/me waves');
+    await bob.until((s) => s.text().includes('[alice] *waves*'), 'the action');
+    expect(bob.raw).toContain(`${ESC}[3m[alice] *waves*${ESC}[23m`);
+    expect(bob.raw).not.toContain('evil');
+    bob.type('/quit\r');
+    expect(await within(bob.exit, 'bob to exit after /quit')).toBe(0);
+    await alice.waitFor((line) => line === '* bob left (quit)', 'bob to leave');
+    expect(alice.lines.filter((line) => line.startsWith('[bob]'))).toEqual([]);
+  });
 
-    it('server killed: the prompt is cleared, "connection closed by server", exit 1', async () => {
-      const { at, bob } = await room();
-      bob.type('unsent');
-      await bob.until((s) => s.cursorLine() === '> unsent', 'the typed text');
-      at.child.kill('SIGKILL');
-      await bob.until((s) => s.text().some((row) => /^selectchat: connection (closed|reset) by server$/.test(row)), 'the message');
-      expect(await within(bob.exit, 'bob to exit')).toBe(1);
-      expect(bob.screen.text().filter((row) => row.startsWith('>'))).toEqual([]);
-      expect(bob.raw).not.toMatch(/\n\s+at /);
-    });
+  it('server killed: the prompt is cleared, "connection closed by server", exit 1', async () => {
+    const { at, bob } = await room();
+    bob.type('unsent');
+    await bob.until((s) => s.cursorLine() === '> unsent', 'the typed text');
+    at.child.kill('SIGKILL');
+    await bob.until((s) => s.text().some((row) => /^selectchat: connection (closed|reset) by server$/.test(row)), 'the message');
+    expect(await within(bob.exit, 'bob to exit')).toBe(1);
+    expect(bob.screen.text().filter((row) => row.startsWith('>'))).toEqual([]);
+    expect(bob.raw).not.toMatch(/\n\s+at /);
   });
 });

@@ -9,8 +9,8 @@ export type { Exit };
 /** The compiled CLI (`npm test` builds it first); SELECTCHAT_CLI points the suite at another build. */
 export const CLI = process.env.SELECTCHAT_CLI ?? CLI_ENTRY;
 
-/** The engines a suite runs against: SELECTCHAT_ENGINES=select,libuv (the default). */
-export const ENGINES = (process.env.SELECTCHAT_ENGINES ?? 'select,libuv').split(',').map((e) => e.trim()).filter(Boolean);
+/** The engines a suite runs against: SELECTCHAT_ENGINES=select,libuv (default: all four). */
+export const ENGINES = (process.env.SELECTCHAT_ENGINES ?? 'select,poll,epoll,libuv').split(',').map((e) => e.trim()).filter(Boolean);
 
 /** Longest stop() waits for an exit before it reports a failure. */
 const EXIT_LIMIT_MS = 5_000;

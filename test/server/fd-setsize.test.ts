@@ -1,5 +1,5 @@
 // More connections than select() can watch: the select engine refuses fds >= FD_SETSIZE with
-// `! server full` whatever --max-clients says; the libuv engine has no such bound and honours
+// `! server full` whatever --max-clients says; poll, epoll and libuv have no such bound and honour
 // --max-clients past it.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FD_SETSIZE } from '../../src/binding/native.js';
@@ -38,7 +38,7 @@ describe.each(ENGINES)('more connections than FD_SETSIZE (engine %s)', (engine) 
   afterAll(killLeftovers);
 
   it('select: --max-clients above FD_SETSIZE still refuses fds >= FD_SETSIZE with "! server full"; the server goes on and its fds return to baseline', async (ctx) => {
-    ctx.skip(engine !== 'select', 'the FD_SETSIZE guard is about select(); the libuv engine has no such bound');
+    ctx.skip(engine !== 'select', `the FD_SETSIZE guard is about select(); the ${engine} engine has no such bound`);
     ctx.skip(openFdLimit() < FDS_NEEDED, `this process may open only ${openFdLimit()} fds, the test needs ${FDS_NEEDED}`);
     const server = await startServer(engine, ['--mode', 'echo', '--max-clients', '2000']);
     const baseline = server.openFds();
@@ -69,7 +69,7 @@ describe.each(ENGINES)('more connections than FD_SETSIZE (engine %s)', (engine) 
     expect(server.stderr).toBe('');
   });
 
-  it('libuv: --max-clients is honoured past FD_SETSIZE: the extra newcomers get "! server full"', async (ctx) => {
+  it('poll, epoll, libuv: --max-clients is honoured past FD_SETSIZE: the extra newcomers get "! server full"', async (ctx) => {
     ctx.skip(engine === 'select', 'the select engine is bounded by FD_SETSIZE: the test above covers it');
     ctx.skip(openFdLimit() < FDS_NEEDED, `this process may open only ${openFdLimit()} fds, the test needs ${FDS_NEEDED}`);
     const maxClients = CONNECTIONS - BATCH;

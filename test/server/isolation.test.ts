@@ -4,12 +4,12 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { SelectLoop } from '../../src/loop/select-loop.js';
+import { EventLoop } from '../../src/loop/event-loop.js';
 import { EchoService } from '../../src/room/echo-service.js';
 import type { Peer, Service, Session } from '../../src/room/service.js';
 import { DEFAULT_LIMITS } from '../../src/transport/limits.js';
 import { NetServer } from '../../src/transport/net-server.js';
-import { SelectServer } from '../../src/transport/select-server.js';
+import { LoopServer } from '../../src/transport/loop-server.js';
 import type { ChatServer, ServerOptions } from '../../src/transport/server.js';
 import { destroyAllClients, LineClient } from '../helpers/line-client.js';
 import { CLI, ENGINES, killLeftovers } from '../helpers/server.js';
@@ -48,8 +48,8 @@ async function inProcess(engine: string): Promise<{ server: ChatServer; logged: 
     const server = await NetServer.listen(options);
     return { server, logged, stop: () => server.shutdown() };
   }
-  const loop = new SelectLoop();
-  const server = new SelectServer(loop, options);
+  const loop = new EventLoop(engine as 'select' | 'poll' | 'epoll');
+  const server = new LoopServer(loop, options);
   const running = loop.run();
   return {
     server,

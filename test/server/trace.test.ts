@@ -1,4 +1,5 @@
-// --trace shows the select() loop at work on stderr: the sets it waits on, and every action.
+// --trace shows our loop at work on stderr: what select(), poll() or epoll is handed and returns,
+// and every action.
 import { afterAll, afterEach, describe, expect, it, type TestContext } from 'vitest';
 import { destroyAllClients, LineClient } from '../helpers/line-client.js';
 import { ENGINES, killLeftovers, startServer, type ServerProcess } from '../helpers/server.js';
@@ -18,7 +19,7 @@ describe.each(ENGINES)('--trace (engine %s)', (engine) => {
 
   /** A traced echo server, for the select engine only (libuv has no select sets to print). */
   async function traced(ctx: TestContext): Promise<{ server: ServerProcess; listenFd: number }> {
-    ctx.skip(engine !== 'select', 'the trace prints select() sets; the libuv engine has none');
+    ctx.skip(engine !== 'select', `these lines are select()'s sets; the ${engine} engine traces its own call`);
     const server = await startServer(engine, ['--mode', 'echo', '--trace']);
     const [, fd] = await server.waitForStderr(new RegExp(`^fd (\\d+) is the listening socket on ${literal(server.host)}:${server.port}$`));
     return { server, listenFd: Number(fd) };
@@ -88,6 +89,37 @@ describe.each(ENGINES)('--trace (engine %s)', (engine) => {
     client.destroyWithReset();
     await server.waitForStderr(new RegExp(`^fd ${fd} ECONNRESET$`));
     await server.waitForStderr(new RegExp(`^fd ${fd} closed \\(connection reset\\)(, 7 bytes of an unfinished line dropped)?$`));
+  });
+
+  it('poll: every call hands over the whole pollfd array, and the answer shows each ready fd\'s events → revents', async (ctx) => {
+    ctx.skip(engine !== 'poll', 'poll() lines, for the poll engine');
+    const server = await startServer(engine, ['--mode', 'echo', '--trace']);
+    const [, listenFd] = await server.waitForStderr(/^fd (\d+) is the listening socket/);
+    const client = await LineClient.connect(server.host, server.port);
+    const [, fd] = await server.waitForStderr(new RegExp(`^accepted fd (\\d+) from 127\\.0\\.0\\.1:${client.localPort}$`));
+    expect(server.stderr).toMatch(new RegExp(`^  → after \\d+\\.\\d{3} ms, 1 ready: \\[${listenFd}:IN→IN\\]$`, 'm'));
+    await client.send('x\n');
+    await client.expectLine('x');
+    const [call] = await server.waitForStderr(new RegExp(`^poll\\(nfds=3, fds=\\[.*\\b${fd}:IN\\b.*\\], timeout=(none|\\d+(\\.\\d)? ms)\\)$`));
+    expect(call).toContain(`${listenFd}:IN`);
+    await server.waitForStderr(new RegExp(`^  → after \\d+\\.\\d{3} ms, 1 ready: \\[${fd}:IN→IN\\]$`));
+  });
+
+  it('epoll: interest goes to the kernel once per change (epoll_ctl); each epoll_wait() hands over nothing but room for answers', async (ctx) => {
+    ctx.skip(engine !== 'epoll', 'epoll lines, for the epoll engine');
+    const server = await startServer(engine, ['--mode', 'echo', '--trace']);
+    const [, listenFd] = await server.waitForStderr(/^fd (\d+) is the listening socket/);
+    await server.waitForStderr(new RegExp(`^epoll_ctl\\(ADD, ${listenFd}, IN\\)$`));
+    await server.waitForStderr(/^epoll_wait\(epfd=\d+, maxevents=\d+, timeout=none\)$/);
+    const client = await LineClient.connect(server.host, server.port);
+    const [, fd] = await server.waitForStderr(new RegExp(`^accepted fd (\\d+) from 127\\.0\\.0\\.1:${client.localPort}$`));
+    await server.waitForStderr(new RegExp(`^epoll_ctl\\(ADD, ${fd}, IN\\)$`));
+    await client.send('x\n');
+    await client.expectLine('x');
+    await server.waitForStderr(new RegExp(`^  → after \\d+\\.\\d{3} ms, 1 ready: \\[${fd}:IN\\]$`));
+    client.end();
+    await server.waitForStderr(new RegExp(`^epoll_ctl\\(DEL, ${fd}, -\\)$`));
+    await server.waitForStderr(new RegExp(`^fd ${fd} closed \\(closed\\)$`));
   });
 
   it('without --trace, stderr stays empty', async () => {

@@ -1,10 +1,10 @@
-// The select transport: a listening socket and its connections on a SelectLoop. Reads feed
-// each connection's decoder from one shared buffer; output is queued per connection and written
-// once per loop round; everything a connection may do is decided by the ConnectionTable.
-import { READABLE, WRITABLE, constants, isSystemError, native, type SocketAddress } from '../binding/native.js';
+// Our loop's transport: a listening socket and its connections on an EventLoop, whichever
+// backend it runs on (select, poll or epoll). Each connection is a NonBlockingStream; what a
+// connection may do is decided by the ConnectionTable, the same one the libuv engine uses.
+import { READABLE, constants, isSystemError, native, type SocketAddress } from '../binding/native.js';
+import type { EventLoop } from '../loop/event-loop.js';
 import type { OutputOwner } from '../loop/owner-runs.js';
-import { SelectLoop } from '../loop/select-loop.js';
-import { SendQueue } from '../loop/send-queue.js';
+import { NonBlockingStream, type StreamHandler } from '../loop/stream.js';
 import { SERVER_FULL } from '../room/protocol.js';
 import type { TraceSink } from '../trace/events.js';
 import { SERVER_FULL_FRAME, errorCode } from './connection-policy.js';
@@ -15,126 +15,72 @@ import type { ChatServer, ServerOptions } from './server.js';
 
 /** One receive buffer for every recv(): decoders copy only what they must keep. */
 const RECEIVE_BUFFER_BYTES = 64 * 1024;
-/** Reads per readable event before moving on, so one flooding client cannot starve the rest
- *  (libuv uses 32 too). */
-const MAX_READS_PER_EVENT = 32;
 /** Connections accepted per readable event on the listening socket. */
 const MAX_ACCEPTS_PER_EVENT = 64;
 /** Pause before accepting again when the process is out of fds (EMFILE/ENFILE). */
 const ACCEPT_RETRY_MS = 100;
-/** recv() calls spent draining a socket before close, so close() sends FIN rather than RST. */
-const MAX_DRAIN_READS = 4;
 
-const { EAGAIN } = constants;
+/** A connection's socket on the loop: the stream moves the bytes, the connection decides. */
+class LoopLink implements Link, StreamHandler {
+  private readonly stream: NonBlockingStream;
 
-/** A connection's socket on the loop: its fd, its send queue, its interest. */
-class LoopLink implements Link {
-  private readonly output: SendQueue;
-
-  constructor(
-    private readonly server: SelectServer,
-    private readonly conn: Connection,
-    readonly fd: number,
-  ) {
-    this.output = new SendQueue(conn);
-    server.loop.watch(fd, (events) => this.onEvents(events), READABLE);
+  constructor(server: LoopServer, private readonly conn: Connection, readonly fd: number) {
+    this.stream = new NonBlockingStream(server.loop, fd, this, server.receiveBuffer, server.trace, conn.decoder, conn);
   }
 
   get unsentBytes(): number {
-    return this.output.bytes;
+    return this.stream.queue.bytes;
   }
 
   get foreignBytes(): number {
-    return this.output.foreignBytes;
+    return this.stream.queue.foreignBytes;
+  }
+
+  get reading(): boolean {
+    return this.conn.reading;
   }
 
   queue(frame: Buffer, owner: OutputOwner | null): void {
-    this.output.push(frame, owner);
+    this.stream.queue.push(frame, owner);
   }
 
-  flush(why: 'round end' | 'over cap'): void {
-    // While it waits for writable the kernel's buffer is full: a send() now would say EAGAIN.
-    if (this.server.loop.interest(this.fd) & WRITABLE) return;
-    this.send(why === 'over cap' ? 'round end' : why);
+  flush(): void {
+    this.stream.flush('round end');
   }
 
   setReading(on: boolean): void {
-    const interest = this.server.loop.interest(this.fd);
-    this.server.loop.setInterest(this.fd, on ? interest | READABLE : interest & ~READABLE);
+    this.stream.setReading(on);
   }
 
   close(graceful: boolean): void {
-    this.server.loop.unwatch(this.fd);
-    if (graceful) this.server.drain(this.fd);
-    native.close(this.fd);
-    this.output.clear();
+    this.stream.close(graceful);
   }
 
-  private onEvents(events: number): void {
-    if (events & READABLE) this.read();
-    if (events & WRITABLE && this.conn.state !== 'closed') this.send('writable');
+  received(buffer: Buffer, n: number): number {
+    return this.conn.received(buffer, 0, n);
   }
 
-  /** Reads until the socket is drained, EOF, MAX_READS_PER_EVENT, or the connection pauses. */
-  private read(): void {
-    const conn = this.conn;
-    const buffer = this.server.receiveBuffer;
-    const trace = this.server.trace;
-    for (let i = 0; i < MAX_READS_PER_EVENT && conn.reading; i++) {
-      let n: number;
-      try {
-        n = native.recv(this.fd, buffer, 0, buffer.length);
-      } catch (error) {
-        return conn.failed(error);
-      }
-      if (n === -EAGAIN) {
-        trace?.event({ kind: 'recv-eagain', fd: this.fd });
-        return;
-      }
-      if (n === 0) {
-        trace?.event({ kind: 'recv-eof', fd: this.fd, queued: this.output.bytes });
-        return conn.inputEnded();
-      }
-      const lines = conn.received(buffer, 0, n);
-      trace?.event({ kind: 'recv', fd: this.fd, bytes: n, lines, kept: conn.decoder.pendingBytes });
-      // A short read emptied the kernel's buffer: skip the recv() that would say EAGAIN.
-      if (n < buffer.length) return;
-    }
+  ended(): void {
+    this.conn.inputEnded();
   }
 
-  /** One send() of the queue; watches for writable while the kernel leaves some unsent. */
-  private send(why: 'round end' | 'writable'): void {
-    const queue = this.output;
-    const conn = this.conn;
-    const buffer = queue.buffer;
-    if (buffer !== null) {
-      const before = queue.bytes;
-      let n: number;
-      try {
-        n = native.send(this.fd, buffer, queue.offset, before);
-      } catch (error) {
-        return conn.failed(error);
-      }
-      if (n > 0) queue.consume(n);
-      this.server.trace?.event({ kind: 'send', fd: this.fd, why, sent: Math.max(n, 0), queued: before });
-      conn.wrote(n);
-    }
-    const loop = this.server.loop;
-    const interest = loop.interest(this.fd);
-    if (!queue.empty) {
-      if (!(interest & WRITABLE)) loop.setInterest(this.fd, interest | WRITABLE);
-      return;
-    }
-    // Watching for writable with nothing to write would make select() return at once, forever.
-    if (interest & WRITABLE) loop.setInterest(this.fd, interest & ~WRITABLE);
-    conn.drained();
+  failed(error: unknown): void {
+    this.conn.failed(error);
+  }
+
+  wrote(n: number): void {
+    this.conn.wrote(n);
+  }
+
+  drained(): void {
+    this.conn.drained();
   }
 }
 
-export class SelectServer implements ChatServer {
-  readonly engine = 'select' as const;
+export class LoopServer implements ChatServer {
+  readonly engine: 'select' | 'poll' | 'epoll';
   readonly address: SocketAddress;
-  readonly loop: SelectLoop;
+  readonly loop: EventLoop;
   readonly trace: TraceSink | null;
   readonly receiveBuffer = Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES);
   private readonly table: ConnectionTable;
@@ -142,8 +88,9 @@ export class SelectServer implements ChatServer {
   private listenFd: number;
   private stopping: Promise<void> | null = null;
 
-  constructor(loop: SelectLoop, options: ServerOptions) {
+  constructor(loop: EventLoop, options: ServerOptions) {
     this.loop = loop;
+    this.engine = loop.backend.name;
     this.trace = options.trace;
     this.log = options.log;
     this.listenFd = this.listen(options.host, options.port);
@@ -178,18 +125,6 @@ export class SelectServer implements ChatServer {
     this.listenFd = -1;
     this.stopping = this.table.shutdown();
     return this.stopping;
-  }
-
-  /** Reads and discards what the peer sent but we never read: close() on a socket with unread
-   *  data sends RST, which can destroy our last lines before the peer reads them. */
-  drain(fd: number): void {
-    try {
-      for (let i = 0; i < MAX_DRAIN_READS; i++) {
-        if (native.recv(fd, this.receiveBuffer, 0, this.receiveBuffer.length) <= 0) return;
-      }
-    } catch {
-      // Reset by the peer: nothing left to protect.
-    }
   }
 
   /** Creates the listening socket: non-blocking, SO_REUSEADDR, v6-only for IPv6. */
@@ -238,8 +173,9 @@ export class SelectServer implements ChatServer {
 
   /** A new connection: serve it, or refuse it when full or when select() could not watch it. */
   private admit(fd: number, remote: string): void {
-    if (!SelectLoop.canWatch(fd) || !this.table.hasRoom) {
-      const why = SelectLoop.canWatch(fd) ? 'max-clients' : 'fd-setsize';
+    const watchable = this.loop.canWatch(fd);
+    if (!watchable || !this.table.hasRoom) {
+      const why = watchable ? 'max-clients' : 'fd-setsize';
       this.trace?.event({ kind: 'refuse', fd, remote, why, limit: this.table.limits.maxClients, said: SERVER_FULL });
       // One best-effort write, never select(): this fd must never reach FD_SET.
       try {
@@ -259,6 +195,6 @@ export class SelectServer implements ChatServer {
       this.trace?.event({ kind: 'error', fd, code: errorCode(error) });
       return;
     }
-    this.table.add(remote, (conn) => new LoopLink(this, conn, fd));
+    this.table.add(fd, remote, (conn) => new LoopLink(this, conn, fd));
   }
 }

@@ -1,7 +1,12 @@
-// SelectLoop: an event loop on select(), in the spirit of Redis' ae.c and libuv's uv_run,
-// that lives inside Node's own process without starving it.
-import { EXCEPTION, FD_SETSIZE, READABLE, WRITABLE, native } from '../binding/native.js';
+// EventLoop: an event loop on select(), poll() or epoll, in the spirit of Redis' ae.c and
+// libuv's uv_run, that lives inside Node's own process without starving it. Written once; the
+// multiplexer is a Backend (backend.ts) chosen at construction.
+import { ERROR, EXCEPTION, HANGUP, INVALID, READABLE, WRITABLE, native } from '../binding/native.js';
 import type { TraceSink, YieldReason } from '../trace/events.js';
+import type { Backend, BackendName } from './backend.js';
+import { EpollBackend } from './epoll-backend.js';
+import { PollBackend } from './poll-backend.js';
+import { SelectBackend } from './select-backend.js';
 import { TimerHeap, type Timer } from './timer-heap.js';
 
 /** Called with the events (READABLE | WRITABLE | EXCEPTION) an fd is ready for. */
@@ -9,10 +14,15 @@ export type IoCallback = (events: number) => void;
 
 export type { Timer };
 
-/** While Node has a timer of its own pending, select() blocks at most this long (ms). */
+/** While Node has a timer of its own pending, the wait blocks at most this long (ms). */
 const NODE_TIMER_POLL_MS = 10;
 /** Under load, yield to Node at least this often (ms) so its timers and promises run. */
 const NODE_YIELD_INTERVAL_MS = 10;
+/** Room for this many ready fds at first; it grows with the number watched. */
+const INITIAL_READY_FDS = 64;
+/** A hang-up or an error is news for whoever watches the fd, reading or writing: it makes the
+ *  next recv()/send() return EOF or the error, as libuv hands POLLHUP/POLLERR to both sides. */
+const TROUBLE = HANGUP | ERROR | INVALID;
 
 interface Watcher {
   interest: number;
@@ -24,11 +34,26 @@ function yieldToNode(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-export class SelectLoop {
-  private readonly selector = new native.Selector();
-  private readonly watchers: (Watcher | undefined)[] = new Array(FD_SETSIZE).fill(undefined);
-  /** select()'s answer: (fd, events) pairs, written by the addon, reused every round. */
-  private readonly ready = new Int32Array(2 * FD_SETSIZE);
+/** The backend of this name. */
+function createBackend(name: BackendName, loop: EventLoop, trace: TraceSink | null): Backend {
+  const options = { interestOf: (fd: number) => loop.interest(fd), trace };
+  switch (name) {
+    case 'select':
+      return new SelectBackend(options);
+    case 'poll':
+      return new PollBackend(options);
+    case 'epoll':
+      return new EpollBackend(options);
+  }
+}
+
+export class EventLoop {
+  readonly backend: Backend;
+  /** Watchers by fd (grown as fds grow: poll and epoll take any fd). */
+  private watchers: (Watcher | undefined)[] = [];
+  private watched = 0;
+  /** The wait's answer: (fd, events) pairs, written by the addon, reused every round. */
+  private ready = new Int32Array(2 * INITIAL_READY_FDS);
   private readonly timers = new TimerHeap();
   private readonly roundHooks: (() => void)[] = [];
   /** libuv's epoll fd: readable when Node has I/O (signals, stdin, children) to handle. */
@@ -37,45 +62,51 @@ export class SelectLoop {
   /** Was Node's own fd among the ready ones this round? */
   private nodeReady = false;
   private lastYield = 0;
-  /** Set by requestRound(): the next select() only polls, so round hooks run soon. */
+  /** Set by requestRound(): the next wait only polls, so round hooks run soon. */
   private roundRequested = false;
 
-  constructor(private readonly trace: TraceSink | null = null) {}
+  constructor(
+    backend: BackendName = 'select',
+    private readonly trace: TraceSink | null = null,
+  ) {
+    this.backend = createBackend(backend, this, trace);
+  }
 
   /** The loop's monotonic clock, in ms. */
   now(): number {
     return performance.now();
   }
 
-  /** Can select() watch this fd? (FD_SET on an fd >= FD_SETSIZE corrupts memory.) */
-  static canWatch(fd: number): boolean {
-    return fd >= 0 && fd < FD_SETSIZE;
+  /** Can the backend watch this fd? (FD_SET on an fd >= FD_SETSIZE corrupts memory.) */
+  canWatch(fd: number): boolean {
+    return this.backend.canWatch(fd);
   }
 
-  /** Registers fd with its callback and initial interest. Throws RangeError ERR_FD_SETSIZE. */
+  /** Registers fd with its callback and initial interest. Throws RangeError ERR_FD_SETSIZE when
+   *  the backend (select) cannot watch it. */
   watch(fd: number, callback: IoCallback, interest: number = READABLE): void {
-    if (!SelectLoop.canWatch(fd)) {
-      const error = new RangeError(`fd ${fd} is at or above FD_SETSIZE (${FD_SETSIZE}): select() cannot watch it`);
+    if (!this.canWatch(fd)) {
+      const error = new RangeError(`fd ${fd} is at or above FD_SETSIZE: ${this.backend.name}() cannot watch it`);
       throw Object.assign(error, { code: 'ERR_FD_SETSIZE' });
     }
     if (this.watchers[fd] !== undefined) throw new Error(`fd ${fd} is already watched`);
-    this.watchers[fd] = { interest: 0, callback };
-    this.setInterest(fd, interest);
+    this.backend.add(fd, interest);
+    this.watchers[fd] = { interest, callback };
+    if (++this.watched + 1 > this.ready.length / 2) this.ready = new Int32Array(4 * (this.watched + 1));
   }
 
   /** Changes what fd is watched for; safe from inside any callback, for any fd. */
   setInterest(fd: number, interest: number): void {
     const watcher = this.watchers[fd];
     if (watcher === undefined) throw new Error(`fd ${fd} is not watched`);
-    const removed = watcher.interest & ~interest;
-    const added = interest & ~watcher.interest;
-    if (removed !== 0) this.selector.remove(fd, removed);
-    if (added !== 0) this.selector.add(fd, added);
+    if (interest === watcher.interest) return;
+    this.backend.modify(fd, watcher.interest, interest);
     watcher.interest = interest;
   }
 
   /** The events fd is watched for (0 if not watched). */
   interest(fd: number): number {
+    if (fd === this.nodeFd && this.running) return READABLE;
     return this.watchers[fd]?.interest ?? 0;
   }
 
@@ -83,8 +114,9 @@ export class SelectLoop {
   unwatch(fd: number): void {
     const watcher = this.watchers[fd];
     if (watcher === undefined) return;
-    if (watcher.interest !== 0) this.selector.remove(fd, watcher.interest);
+    this.backend.remove(fd, watcher.interest);
     this.watchers[fd] = undefined;
+    this.watched--;
   }
 
   /** Calls callback once after ms milliseconds. */
@@ -117,11 +149,12 @@ export class SelectLoop {
     this.running = false;
   }
 
-  /** Runs rounds until stop(): select(), dispatch ready fds, timers, round hooks. */
+  /** Runs rounds until stop(): wait, dispatch ready fds, timers, round hooks. Closes the
+   *  backend when it ends. */
   async run(): Promise<void> {
     this.running = true;
-    this.selector.add(this.nodeFd, READABLE);
     this.trace?.event({ kind: 'node-fd', fd: this.nodeFd });
+    this.backend.add(this.nodeFd, READABLE);
     // Node adds I/O started by top-level code to its epoll set at its next poll phase.
     await yieldToNode();
     await yieldToNode();
@@ -130,15 +163,15 @@ export class SelectLoop {
     try {
       while (this.running) {
         const timeout = this.roundRequested ? 0 : this.blockingTimeout(busy);
-        const started = this.trace ? this.traceBefore(timeout) : 0;
-        const count = this.selector.wait(timeout, this.ready);
+        const started = this.trace ? this.traceWait(timeout) : 0;
+        const count = this.backend.wait(timeout, this.ready);
         if (count < 0) {
           this.trace?.event({ kind: 'eintr' });
           busy = false;
           await this.yieldNow('signal');
           continue;
         }
-        if (this.trace) this.traceAfter(count, started);
+        if (this.trace) this.trace.event({ kind: 'woke', result: this.backend.describeResult(count, this.ready), count, blockedMs: this.now() - started });
         busy = this.dispatch(count);
         const fired = this.timers.runDue(this.now());
         if (fired > 0) this.trace?.event({ kind: 'timers', fired });
@@ -146,7 +179,7 @@ export class SelectLoop {
         // (a paused reader that may go on) is for the next round, which then does not block.
         this.roundRequested = false;
         for (const hook of this.roundHooks) hook();
-        // Yield when Node has I/O, when select() timed out (nothing to do anyway), and at least
+        // Yield when Node has I/O, when the wait timed out (nothing to do anyway), and at least
         // every NODE_YIELD_INTERVAL_MS under load: ~2 µs each, so never once per round.
         const why: YieldReason | null = this.nodeReady ? 'node'
           : count === 0 ? 'timeout'
@@ -160,7 +193,9 @@ export class SelectLoop {
         }
       }
     } finally {
-      this.selector.remove(this.nodeFd, READABLE);
+      this.running = false;
+      this.backend.remove(this.nodeFd, READABLE);
+      this.backend.close();
     }
   }
 
@@ -181,7 +216,9 @@ export class SelectLoop {
       // watcher may see one spurious event; every handler treats EAGAIN as "nothing yet".)
       const watcher = this.watchers[fd];
       if (watcher === undefined) continue;
-      const events = ready[2 * i + 1]! & (watcher.interest | EXCEPTION);
+      const result = ready[2 * i + 1]!;
+      let events = result & (watcher.interest | EXCEPTION);
+      if (result & TROUBLE) events |= watcher.interest & (READABLE | WRITABLE);
       if (events === 0) continue;
       dispatched = true;
       watcher.callback(events);
@@ -189,7 +226,7 @@ export class SelectLoop {
     return dispatched;
   }
 
-  /** How long select() may block: until our next timer; at most NODE_TIMER_POLL_MS while Node
+  /** How long the wait may block: until our next timer; at most NODE_TIMER_POLL_MS while Node
    *  has a timer pending or right after a busy round (work our handlers handed to Node, such as
    *  a process.nextTick, then runs at the next yield); 0 while Node has an immediate queued;
    *  -1 (wait for I/O or a signal, however long) otherwise. */
@@ -210,30 +247,9 @@ export class SelectLoop {
     this.lastYield = this.now();
   }
 
-  /** Trace: the sets passed to select() and the timeout. Returns the time select() starts. */
-  private traceBefore(timeout: number): number {
-    const read: number[] = [];
-    const write: number[] = [];
-    const maxFd = this.selector.maxFd;
-    for (let fd = 0; fd <= maxFd; fd++) {
-      const interest = fd === this.nodeFd ? READABLE : this.interest(fd);
-      if (interest & READABLE) read.push(fd);
-      if (interest & WRITABLE) write.push(fd);
-    }
-    this.trace!.event({ kind: 'wait', call: { backend: 'select', nfds: maxFd + 1, read, write, timeoutMs: timeout } });
+  /** Trace: what the kernel is handed, then the time the wait starts. */
+  private traceWait(timeout: number): number {
+    this.trace!.event({ kind: 'wait', call: this.backend.describeCall(timeout, this.ready.length / 2) });
     return this.now();
-  }
-
-  /** Trace: how long select() blocked and the sets it returned. */
-  private traceAfter(count: number, started: number): void {
-    const read: number[] = [];
-    const write: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const fd = this.ready[2 * i]!;
-      const events = this.ready[2 * i + 1]!;
-      if (events & READABLE) read.push(fd);
-      if (events & WRITABLE) write.push(fd);
-    }
-    this.trace!.event({ kind: 'woke', result: { backend: 'select', read, write }, count, blockedMs: this.now() - started });
   }
 }
