@@ -10,6 +10,7 @@ import type { CloseReason, Peer, Service, Session } from '../room/service.js';
 import { closesGracefully, errorCode, idleSweepIntervalMs, reasonForError, SERVER_FULL_FRAME } from './connection-policy.js';
 import { LISTEN_BACKLOG, SHUTDOWN_FLUSH_MS, type ServerLimits } from './limits.js';
 import { isIPv6 } from './endpoint.js';
+import { bindReusePort } from './reuse-port.js';
 import { type ChatServer, type ServerOptions } from './server.js';
 
 type State = 'open' | 'ending' | 'closed';
@@ -95,9 +96,13 @@ export class NetServer implements ChatServer {
     // noDelay: frames go out when written, not after Nagle waits for an ACK. allowHalfOpen: the
     // server, not Node, decides what a client's EOF does.
     const listener = net.createServer({ noDelay: true, allowHalfOpen: true });
+    // Node 20's net has no reusePort option: the addon makes and binds the socket, libuv adopts the fd.
+    const where = options.reusePort
+      ? { fd: bindReusePort(options.host, options.port) }
+      : { host: options.host, port: options.port, ipv6Only: isIPv6(options.host) };
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
-      listener.listen({ host: options.host, port: options.port, backlog: LISTEN_BACKLOG, ipv6Only: isIPv6(options.host) }, () => {
+      listener.listen({ ...where, backlog: LISTEN_BACKLOG }, () => {
         listener.off('error', reject);
         resolve();
       });

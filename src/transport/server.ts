@@ -15,6 +15,8 @@ export interface ServerOptions {
   limits: ServerLimits;
   /** Where trace events go (--trace); null when tracing is off. */
   trace: TraceSink | null;
+  /** Listen with SO_REUSEPORT, sharing the port with other processes (`serve --workers`). */
+  reusePort?: boolean;
 }
 
 export interface ChatServer {
