@@ -1,7 +1,11 @@
 // `selectchat serve`: runs the chat or echo service on the chosen transport until a signal.
+import { RedisBus } from '../cluster/redis-bus.js';
+import { parseRedisUrl, REDIS_URL_FORMS, RedisUrlError, type RedisEndpoint } from '../cluster/redis-url.js';
+import { REDIS_URL_ENV, REPLACES_ENV, runPrimary, WORKER_ENV, type ListeningMessage } from '../cluster/workers.js';
 import { SelectLoop } from '../loop/select-loop.js';
 import { TextTrace } from '../trace/text-trace.js';
 import { ChatRoom } from '../room/chat-room.js';
+import { ClusterRoom } from '../room/cluster-room.js';
 import { EchoService } from '../room/echo-service.js';
 import type { Service, ServiceMode } from '../room/service.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../transport/limits.js';
@@ -10,7 +14,7 @@ import { SelectServer } from '../transport/select-server.js';
 import type { ChatServer, Engine, ServerOptions } from '../transport/server.js';
 import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, resolveHost } from '../transport/endpoint.js';
 import { formatReadyLine } from '../transport/ready-line.js';
-import { choiceFlag, integerFlag, numberFlag, parseFlags } from './options.js';
+import { choiceFlag, integerFlag, numberFlag, parseFlags, UsageError } from './options.js';
 
 export const SERVE_USAGE = `usage: selectchat serve [options]
 
@@ -29,6 +33,11 @@ export const SERVE_USAGE = `usage: selectchat serve [options]
   --max-clients N      connections at once (default ${DEFAULT_LIMITS.maxClients}; the select
                        engine can never watch fds >= FD_SETSIZE whatever this says)
   --idle-timeout SECS  drop clients silent this long (default 0: never)
+  --redis URL          join a cluster: the room spans every server on this Redis
+                       (${REDIS_URL_FORMS});
+                       or set ${REDIS_URL_ENV}, which keeps a password out of ps
+  --workers N          run N worker processes sharing the port (SO_REUSEPORT), in one
+                       room through --redis; --max-clients counts per worker
 
 Prints "listening on HOST:PORT (engine ENGINE, mode MODE)" when ready.
 SIGINT/SIGTERM: says goodbye, flushes for at most 2 s, exits 0.
@@ -44,6 +53,8 @@ const FLAGS = {
   'max-queue': { type: 'string' },
   'max-clients': { type: 'string' },
   'idle-timeout': { type: 'string' },
+  redis: { type: 'string' },
+  workers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -63,20 +74,87 @@ export async function serve(argv: string[]): Promise<number> {
   const mode: ServiceMode = choiceFlag('mode', values.mode, ['chat', 'echo'], 'chat');
   const engine: Engine = choiceFlag('engine', values.engine, ['select', 'libuv'], 'select');
   const port = integerFlag('port', values.port, DEFAULT_PORT, 0, 65535);
+  const redis = redisEndpoint(values.redis ?? process.env[REDIS_URL_ENV], mode);
+  if (values.workers !== undefined) {
+    const workers = integerFlag('workers', values.workers, 1, 1, MAX_WORKERS);
+    if (redis === null) throw new UsageError(WORKERS_NEED_REDIS);
+    const host = await resolveHost(values.host ?? DEFAULT_HOST);
+    return runPrimary({ workers, host, port, engine, mode, flags: workerFlags(values), redisUrl: redis.url });
+  }
+  const worker = process.env[WORKER_ENV] !== undefined && process.send !== undefined;
   const host = await resolveHost(values.host ?? DEFAULT_HOST);
   const trace = values.trace ? new TextTrace((line) => void process.stderr.write(`${line}\n`)) : null;
-  const service: Service = mode === 'chat' ? new ChatRoom(limits) : new EchoService(limits);
 
-  const { server, loop } = await createServer(engine, { host, port, service, limits, trace });
-  const stopped = runUntilSignal(server, () => loop?.stop());
-  const { address, port: bound } = server.address;
-  if (!isLoopback(address)) {
-    process.stderr.write(`selectchat: warning: listening on ${address}, reachable from other machines\n`);
+  const log = (line: string): void => void process.stderr.write(`selectchat: ${line}\n`);
+  const bus = redis === null ? null : await RedisBus.connect({ endpoint: redis.endpoint, reap: replaced(), log });
+  try {
+    let service: Service;
+    if (bus !== null) {
+      const room = new ClusterRoom(limits, bus);
+      await bus.start(room);
+      await room.ready;
+      log(`node ${bus.node} joined the cluster on Redis at ${redis!.endpoint.shown}`);
+      service = room;
+    } else {
+      service = mode === 'chat' ? new ChatRoom(limits) : new EchoService(limits);
+    }
+    const { server, loop } = await createServer(engine, { host, port, service, limits, trace, reusePort: worker });
+    const stopped = runUntilSignal(server, () => loop?.stop());
+    const { address, port: bound } = server.address;
+    if (worker) {
+      // The primary prints the one ready line; if it dies, the IPC channel closes: stop as if told.
+      process.send!({ type: 'listening', node: bus?.node ?? null } satisfies ListeningMessage);
+      process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+    } else {
+      if (!isLoopback(address)) {
+        process.stderr.write(`selectchat: warning: listening on ${address}, reachable from other machines\n`);
+      }
+      process.stdout.write(`${formatReadyLine(address, bound, server.engine, mode)}\n`);
+    }
+    await loop?.run();
+    await stopped;
+  } finally {
+    await bus?.close();
   }
-  process.stdout.write(`${formatReadyLine(address, bound, server.engine, mode)}\n`);
-  await loop?.run();
-  await stopped;
   return 0;
+}
+
+/** Most workers one primary starts. */
+const MAX_WORKERS = 64;
+/** Flags the primary keeps for itself: the workers get --host and --port from it, and the Redis
+ *  URL through the environment. */
+const PRIMARY_ONLY = new Set(['workers', 'redis', 'host', 'port', 'help']);
+
+const WORKERS_NEED_REDIS = `--workers needs --redis: the workers share one room through Redis. Start one, e.g.
+  redis-server --port 6379 --save '' --appendonly no      (Debian: apt-get install redis-server)
+then: selectchat serve --workers 4 --redis redis://127.0.0.1:6379`;
+
+/** The serve flags a worker gets: the primary's, but those it keeps for itself. */
+function workerFlags(values: Record<string, string | boolean | undefined>): string[] {
+  const flags: string[] = [];
+  for (const [name, value] of Object.entries(values)) {
+    if (PRIMARY_ONLY.has(name) || value === undefined || value === false) continue;
+    flags.push(`--${name}`, ...(value === true ? [] : [value]));
+  }
+  return flags;
+}
+
+/** --redis (or the environment): checked now, so a bad URL is a usage error before anything starts. */
+function redisEndpoint(text: string | undefined, mode: ServiceMode): { endpoint: RedisEndpoint; url: string } | null {
+  if (text === undefined) return null;
+  if (mode !== 'chat') throw new UsageError('--redis is for the chat room (--mode chat)');
+  try {
+    return { endpoint: parseRedisUrl(text), url: text };
+  } catch (error) {
+    if (error instanceof RedisUrlError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** The node a restarted worker replaces: its members are reported gone at once. */
+function replaced(): string[] {
+  const node = process.env[REPLACES_ENV];
+  return node === undefined || node === '' ? [] : [node];
 }
 
 /** The server on the chosen engine; the select engine also needs its loop run (libuv runs itself). */
