@@ -201,6 +201,8 @@ export class ClusterRoom implements Service, ClusterHandler {
   }
 
   snapshot(nodes: Map<string, MemberInfo[]>): void {
+    // The snapshot comes from this node's registration: Redis holds it, so the cluster is back.
+    this.tellBack();
     for (const [node, members] of nodes) if (node !== this.node) this.replaceNode(node, members);
     this.snapshotSeen = true;
     if (this.registeredOnce) this.markReady();
@@ -236,10 +238,14 @@ export class ClusterRoom implements Service, ClusterHandler {
     this.state = 'up';
     this.registeredOnce = true;
     if (this.snapshotSeen) this.markReady();
-    if (this.apart) {
-      this.apart = false;
-      this.tellLocal(line.CLUSTER_BACK);
-    }
+    this.tellBack();
+  }
+
+  /** Once per outage, as soon as this node is registered again. */
+  private tellBack(): void {
+    if (!this.apart) return;
+    this.apart = false;
+    this.tellLocal(line.CLUSTER_BACK);
   }
 
   /** Without the cluster (unreachable, or registering): a guest nick no known member holds; the
