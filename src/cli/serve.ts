@@ -103,8 +103,9 @@ export async function serve(argv: string[]): Promise<number> {
     const { address, port: bound } = server.address;
     if (worker) {
       // The primary prints the one ready line; if it dies, the IPC channel closes: stop as if told.
+      if (!process.connected) throw new Error('the primary process is gone');
       process.send!({ type: 'listening', node: bus?.node ?? null } satisfies ListeningMessage);
-      process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+      process.once('disconnect', primaryGone);
     } else {
       if (!isLoopback(address)) {
         process.stderr.write(`selectchat: warning: listening on ${address}, reachable from other machines\n`);
@@ -115,8 +116,18 @@ export async function serve(argv: string[]): Promise<number> {
     await stopped;
   } finally {
     await bus?.close();
+    // The IPC channel (with a 'disconnect' listener) keeps a worker alive: close it to exit.
+    if (worker) {
+      process.off('disconnect', primaryGone);
+      if (process.connected) process.disconnect();
+    }
   }
   return 0;
+}
+
+/** A worker's primary died (its IPC channel closed): stop as SIGTERM would. */
+function primaryGone(): void {
+  process.kill(process.pid, 'SIGTERM');
 }
 
 /** Most workers one primary starts. */

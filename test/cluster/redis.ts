@@ -1,13 +1,20 @@
 // A private redis-server for a test: on a unix socket in a scratch directory (no TCP at all), or on
 // a free loopback port when a test needs TCP, a password, or to stop and start it again. Never the
 // machine's own Redis.
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exitOf } from '../../src/process/server-process.js';
-import { spawnTracked } from '../helpers/server.js';
+
+/** Every redis-server started here and still running. Not killLeftovers()'s: a suite's Redis
+ *  outlives the servers each test kills. */
+const running = new Set<ChildProcess>();
+// Last resort when the test process exits without remove(): no Redis outlives it.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 /** Longest redis-server may take to say it accepts connections. */
 const READY_LIMIT_MS = 10_000;
@@ -73,7 +80,9 @@ export class TestRedis {
     const args = ['--port', String(this.port), '--save', '', '--appendonly', 'no', '--dir', this.#dir, '--bind', '127.0.0.1'];
     if (!this.options.tcp) args.push('--unixsocket', this.socketPath);
     if (this.options.password !== undefined) args.push('--requirepass', this.options.password);
-    const child = spawnTracked(REDIS_SERVER!, args);
+    const child = spawn(REDIS_SERVER!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     this.#child = child;
     let output = '';
     let onExit = (_code: number | null): void => {};
