@@ -12,6 +12,10 @@ import { readGuide } from './guide.js';
 
 /** Experiment 9 opens 1100 connections: the test process and its children need this many fds. */
 const FDS_NEEDED = 1200;
+/** Experiment 12 holds 3000 connections in one `selectchat send`. */
+const FDS_NEEDED_BY_WORKERS = 3500;
+/** Experiment 12's Redis, started in the background by the guide's command, in the scratch directory. */
+const REDIS_PID_FILE = 'redis.pid';
 /** The strace line the guide uses for experiment 11. */
 const STRACE = 'strace -f -e trace=select,pselect6,epoll_wait,epoll_pwait';
 
@@ -175,7 +179,38 @@ const EXPERIMENTS: Record<number, Experiment> = {
       { serve: null, steps: [{ run: 'build/Release/selectchat-selectcost --idle 0,10,100,500,1000' }] },
     ],
   },
+  12: {
+    problem: () => {
+      for (const command of ['redis-server', 'redis-cli', 'ss']) if (!have(command)) return `${command} is not installed`;
+      const limit = openFdLimit();
+      return limit < FDS_NEEDED_BY_WORKERS ? `the fd soft limit is ${limit}; this experiment needs ${FDS_NEEDED_BY_WORKERS} (ulimit -n)` : null;
+    },
+    parts: () => [
+      { serve: null, steps: [{ run: "redis-server --port 0 --unixsocket redis.sock --save '' --appendonly no --daemonize yes --pidfile redis.pid" }] },
+      {
+        serve: 'npx selectchat serve --workers 4 --redis unix://$PWD/redis.sock',
+        steps: [
+          { run: 'npx selectchat send --connections 3000 --hold 8000', background: true },
+          { run: `until [ "$(ss -Htnp state established '( sport = :7070 )' | grep -c pid=)" -ge 3000 ]; do sleep 0.2; done` },
+          { run: "ss -Htnp state established '( sport = :7070 )' | grep -o 'pid=[0-9]*' | sort | uniq -c" },
+          { run: "printf '/who\\n' | npx selectchat connect | grep '^\\* welcome'" },
+        ],
+      },
+      { serve: null, steps: [{ run: 'redis-cli -s redis.sock shutdown nosave' }] },
+    ],
+  },
 };
+
+/** Stops a Redis an experiment left running in its scratch directory (it failed half-way). */
+function stopLeftoverRedis(cwd: string): void {
+  const pidFile = join(cwd, REDIS_PID_FILE);
+  if (!existsSync(pidFile)) return;
+  try {
+    process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
 
 const guide = readGuide();
 
@@ -223,6 +258,7 @@ describe.concurrent('LEARN.md experiments, run for real', () => {
           expect(printed[stream], `${stream} of experiment ${number} has no line matching ${pattern}`).toMatch(pattern);
         }
       } finally {
+        stopLeftoverRedis(cwd);
         rmSync(cwd, { recursive: true, force: true });
       }
     });
