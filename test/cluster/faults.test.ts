@@ -105,4 +105,48 @@ describe.skipIf(NO_REDIS !== null)('cluster faults', () => {
       expect(exit).toEqual({ code: 0, signal: null });
     }
   });
+
+  it('two servers that gave out the same guest nick during an outage: one gets a fresh nick when Redis is back', async () => {
+    redis = await TestRedis.start({ tcp: true });
+    const [a, b] = await Promise.all([startServer('select', ['--redis', redis.url]), startServer('libuv', ['--redis', redis.url])]);
+    const a1 = await LineClient.join(a.host, a.port);
+    const b1 = await LineClient.join(b.host, b.port);
+    await a1.expectLine('* guest-2 joined');
+    await redis.stop();
+    const unreachable = "* the cluster is unreachable: only this server's members hear you now";
+    for (const client of [a1, b1]) await client.expectLine(unreachable);
+    // Each server alone hands out the next guest number it knows of: the same one.
+    const a2 = await LineClient.connect(a.host, a.port);
+    const b2 = await LineClient.connect(b.host, b.port);
+    await a2.expectLine('* welcome guest-3, 3 users online; /help for commands');
+    await b2.expectLine('* welcome guest-3, 3 users online; /help for commands');
+
+    await redis.restart();
+    const back = "* the cluster is back: every server's members hear you again";
+    const heard = await Promise.all([a1, a2, b1, b2].map(async (client) => [...(await client.skipUntil(back, WITHIN_MS)), ...(await quiet(client))]));
+    // Exactly one of the two was renamed: its own server's members see the rename, the other
+    // server's see it join under its new nick (they never knew the old one).
+    const renamed = heard.map((lines) => lines.filter((line) => /^\* guest-3 is now guest-\d+$/.test(line)).length);
+    expect([renamed.slice(0, 2), renamed.slice(2)].map(String).sort(), JSON.stringify(heard)).toEqual(['0,0', '1,1']);
+    const fresh = heard.flat().find((line) => /^\* guest-3 is now /.test(line))!.slice('* guest-3 is now '.length);
+    const others = renamed[0] === 1 ? heard.slice(2) : heard.slice(0, 2);
+    for (const lines of others) expect(lines, JSON.stringify(heard)).toContain(`* ${fresh} joined`);
+    await a1.send('/who\n');
+    const who = await a1.nextLine();
+    const nicks = who.slice('* users: '.length).split(', ');
+    expect(nicks).toHaveLength(4);
+    expect(new Set(nicks.map((nick) => nick.toLowerCase())).size).toBe(4);
+  });
 });
+
+/** The lines that arrive until the connection has been quiet a moment. */
+async function quiet(client: LineClient): Promise<string[]> {
+  const lines: string[] = [];
+  for (;;) {
+    try {
+      lines.push(await client.nextLine(500));
+    } catch {
+      return lines;
+    }
+  }
+}
