@@ -85,8 +85,12 @@ export async function serve(argv: string[]): Promise<number> {
   const host = await resolveHost(values.host ?? DEFAULT_HOST);
   const trace = values.trace ? new TextTrace((line) => void process.stderr.write(`${line}\n`)) : null;
 
-  const log = (line: string): void => void process.stderr.write(`selectchat: ${line}\n`);
-  const bus = redis === null ? null : await RedisBus.connect({ endpoint: redis.endpoint, reap: replaced(), log });
+  const who = worker ? `selectchat worker ${process.env[WORKER_ENV]}` : 'selectchat';
+  const log = (line: string): void => void process.stderr.write(`${who}: ${line}\n`);
+  // Made first, so the bus can ask it to yield when it hands Redis a command during a round.
+  const loop = engine === 'select' ? new SelectLoop(trace) : null;
+  const queued = loop === null ? undefined : () => loop.requestYield();
+  const bus = redis === null ? null : await RedisBus.connect({ endpoint: redis.endpoint, reap: replaced(), log, queued });
   try {
     let service: Service;
     if (bus !== null) {
@@ -98,7 +102,7 @@ export async function serve(argv: string[]): Promise<number> {
     } else {
       service = mode === 'chat' ? new ChatRoom(limits) : new EchoService(limits);
     }
-    const { server, loop } = await createServer(engine, { host, port, service, limits, trace, reusePort: worker });
+    const server = await createServer(loop, { host, port, service, limits, trace, reusePort: worker });
     const stopped = runUntilSignal(server, () => loop?.stop());
     const { address, port: bound } = server.address;
     if (worker) {
@@ -168,11 +172,9 @@ function replaced(): string[] {
   return node === undefined || node === '' ? [] : [node];
 }
 
-/** The server on the chosen engine; the select engine also needs its loop run (libuv runs itself). */
-async function createServer(engine: Engine, options: ServerOptions): Promise<{ server: ChatServer; loop: SelectLoop | null }> {
-  if (engine === 'libuv') return { server: await NetServer.listen(options), loop: null };
-  const loop = new SelectLoop(options.trace);
-  return { server: new SelectServer(loop, options), loop };
+/** The server on the chosen engine: the select engine's runs on loop (which serve runs), libuv's on Node's. */
+async function createServer(loop: SelectLoop | null, options: ServerOptions): Promise<ChatServer> {
+  return loop === null ? NetServer.listen(options) : new SelectServer(loop, options);
 }
 
 /** SIGINT/SIGTERM start a graceful shutdown; a second signal exits at once. */

@@ -42,6 +42,9 @@ export interface RedisBusOptions {
   log: (line: string) => void;
   /** Key prefix (tests may share one Redis between clusters). */
   prefix?: string;
+  /** Called whenever a command is queued: node-redis writes it from a setImmediate, so a select()
+   *  loop must yield to Node soon rather than at its next quiet round (SelectLoop.requestYield). */
+  queued?: () => void;
 }
 
 export class RedisBus implements ClusterLink {
@@ -136,7 +139,9 @@ export class RedisBus implements ClusterLink {
   }
 
   publish(event: Extract<RoomEvent, { k: 'say' | 'act' }>): void {
-    if (this.connected) this.pub.publish(this.channel, JSON.stringify(event)).catch(() => {});
+    if (!this.connected) return;
+    this.pub.publish(this.channel, JSON.stringify(event)).catch(() => {});
+    this.options.queued?.();
   }
 
   async register(list: MemberInfo[], highestSeq: number): Promise<Renamed[]> {
@@ -166,6 +171,7 @@ export class RedisBus implements ClusterLink {
   /** Runs a script by its SHA1, sending it whole only if Redis does not know it (it restarted). */
   private async run(script: Script, ...args: string[]): Promise<unknown> {
     const argv = [this.prefix, this.node, ...args];
+    this.options.queued?.();
     try {
       return await this.pub.sendCommand(['EVALSHA', script.sha, '0', ...argv]);
     } catch (error) {
@@ -178,7 +184,12 @@ export class RedisBus implements ClusterLink {
 
   /** A message from the subscription: another node's event, or this node's snapshot. */
   private received(message: string, channel: string): void {
-    const data = JSON.parse(message) as { k: string; node?: string; members?: unknown; nodes?: Record<string, unknown> };
+    let data: { k: string; node?: string; members?: unknown; nodes?: Record<string, unknown> };
+    try {
+      data = JSON.parse(message);
+    } catch {
+      return; // Not ours: anyone may publish on a channel.
+    }
     if (channel === this.privateChannel) {
       if (data.k !== 'snapshot') return;
       const nodes = new Map<string, MemberInfo[]>();

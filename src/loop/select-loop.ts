@@ -39,6 +39,8 @@ export class SelectLoop {
   private lastYield = 0;
   /** Set by requestRound(): the next select() only polls, so round hooks run soon. */
   private roundRequested = false;
+  /** Set by requestYield(): yield to Node after this round, however busy. */
+  private yieldRequested = false;
 
   constructor(private readonly trace: TraceSink | null = null) {}
 
@@ -112,6 +114,12 @@ export class SelectLoop {
     this.roundRequested = true;
   }
 
+  /** Asks for a yield to Node after this round: for work handed to Node during a round (a Redis
+   *  command its client writes from setImmediate) that must not wait for a quiet round. */
+  requestYield(): void {
+    this.yieldRequested = true;
+  }
+
   /** Ends run() after the current round. */
   stop(): void {
     this.running = false;
@@ -147,7 +155,7 @@ export class SelectLoop {
         this.roundRequested = false;
         // Yield when Node has I/O, when select() timed out (nothing to do anyway), and at least
         // every NODE_YIELD_INTERVAL_MS under load: ~2 µs each, so never once per round.
-        const why: YieldReason | null = this.nodeReady ? 'node'
+        const why: YieldReason | null = this.nodeReady || this.yieldRequested ? 'node'
           : count === 0 ? 'timeout'
           : this.now() - this.lastYield >= NODE_YIELD_INTERVAL_MS ? 'interval'
           : null;
@@ -205,6 +213,7 @@ export class SelectLoop {
 
   private async yieldNow(why: YieldReason): Promise<void> {
     this.trace?.event({ kind: 'yield', why });
+    this.yieldRequested = false;
     await yieldToNode();
     this.lastYield = this.now();
   }
