@@ -87,10 +87,16 @@ export async function serve(argv: string[]): Promise<number> {
 
   const who = worker ? `selectchat worker ${process.env[WORKER_ENV]}` : 'selectchat';
   const log = (line: string): void => void process.stderr.write(`${who}: ${line}\n`);
-  // Made first, so the bus can ask it to yield when it hands Redis a command during a round.
+  // Made first: the bus asks it to yield when it hands Redis a command, and runs its timers on it.
   const loop = engine === 'select' ? new SelectLoop(trace) : null;
-  const queued = loop === null ? undefined : () => loop.requestYield();
-  const bus = redis === null ? null : await RedisBus.connect({ endpoint: redis.endpoint, reap: replaced(), log, queued });
+  const selectLoop = loop === null ? {} : {
+    queued: () => loop.requestYield(),
+    every: (ms: number, fn: () => void) => {
+      const timer = loop.setInterval(ms, fn);
+      return () => loop.clearTimer(timer);
+    },
+  };
+  const bus = redis === null ? null : await RedisBus.connect({ endpoint: redis.endpoint, reap: replaced(), log, ...selectLoop });
   try {
     let service: Service;
     if (bus !== null) {

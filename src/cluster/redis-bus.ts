@@ -45,6 +45,15 @@ export interface RedisBusOptions {
   /** Called whenever a command is queued: node-redis writes it from a setImmediate, so a select()
    *  loop must yield to Node soon rather than at its next quiet round (SelectLoop.requestYield). */
   queued?: () => void;
+  /** Runs fn every ms until the returned function is called (default: Node's setInterval). A
+   *  select() server passes its loop's timers: a pending Node timer would cap every select() at
+   *  10 ms, waking an idle server 100 times a second. */
+  every?: (ms: number, fn: () => void) => () => void;
+}
+
+function nodeEvery(ms: number, fn: () => void): () => void {
+  const timer = setInterval(fn, ms);
+  return () => clearInterval(timer);
 }
 
 export class RedisBus implements ClusterLink {
@@ -61,7 +70,7 @@ export class RedisBus implements ClusterLink {
   private connectedAt = 0;
   private everConnected = false;
   private wasLost = false;
-  private timers: NodeJS.Timeout[] = [];
+  private stopTimers: (() => void)[] = [];
   private toReap: readonly string[];
   private departing: Promise<void> | null = null;
   private closed = false;
@@ -119,7 +128,8 @@ export class RedisBus implements ClusterLink {
   async start(handler: ClusterHandler): Promise<void> {
     this.handler = handler;
     await this.sub.subscribe([this.channel, this.privateChannel], (message, channel) => this.received(message, channel));
-    this.timers.push(setInterval(() => this.beat(), HEARTBEAT_MS), setInterval(() => this.scan(), SCAN_MS));
+    const every = this.options.every ?? nodeEvery;
+    this.stopTimers.push(every(HEARTBEAT_MS, () => this.beat()), every(SCAN_MS, () => this.scan()));
     this.maybeConnected();
   }
 
@@ -163,7 +173,7 @@ export class RedisBus implements ClusterLink {
   /** Stops the timers, waits for a departure in flight, and closes both connections. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const timer of this.timers) clearInterval(timer);
+    for (const stop of this.stopTimers) stop();
     await this.departing;
     for (const client of [this.pub, this.sub]) if (client.isOpen) client.destroy();
   }
