@@ -40,8 +40,6 @@ export interface RedisBusOptions {
   reap?: readonly string[];
   /** Where connection news goes (stderr). */
   log: (line: string) => void;
-  /** Key prefix (tests may share one Redis between clusters). */
-  prefix?: string;
   /** Called whenever a command is queued: node-redis writes it from a setImmediate, so a select()
    *  loop must yield to Node soon rather than at its next quiet round (SelectLoop.requestYield). */
   queued?: () => void;
@@ -59,7 +57,7 @@ function nodeEvery(ms: number, fn: () => void): () => void {
 export class RedisBus implements ClusterLink {
   /** New for every process: a restarted worker is a new node. */
   readonly node = randomBytes(4).toString('hex');
-  private readonly prefix: string;
+  private readonly prefix = KEY_PREFIX;
   private readonly channel: string;
   private readonly privateChannel: string;
   private handler: ClusterHandler | null = null;
@@ -80,7 +78,6 @@ export class RedisBus implements ClusterLink {
     private readonly sub: RedisClientType,
     private readonly options: RedisBusOptions,
   ) {
-    this.prefix = options.prefix ?? KEY_PREFIX;
     this.channel = `${this.prefix}room`;
     this.privateChannel = `${this.prefix}node:${this.node}`;
     this.toReap = options.reap ?? [];

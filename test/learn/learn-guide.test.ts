@@ -5,10 +5,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, it, type ExpectStatic } from 'vitest';
 import { openFdLimit } from '../helpers/fds.js';
 import { killExperimentLeftovers, runPart, type Part, type Printed } from './experiment-runner.js';
-import { readGuide } from './guide.js';
+import { readGuide, type Section } from './guide.js';
 
 /** Experiment 9 opens 1100 connections: the test process and its children need this many fds. */
 const FDS_NEEDED = 1200;
@@ -50,6 +50,8 @@ function openbsdNetcat(): boolean {
 /** An experiment: why it cannot run here (or null), and its parts in order. */
 interface Experiment {
   problem?: () => string | null;
+  /** Runs after the others, not beside them. */
+  alone?: boolean;
   parts: () => Part[];
 }
 
@@ -180,6 +182,7 @@ const EXPERIMENTS: Record<number, Experiment> = {
     ],
   },
   12: {
+    alone: true,
     problem: () => {
       for (const command of ['redis-server', 'redis-cli', 'ss']) if (!have(command)) return `${command} is not installed`;
       const limit = openFdLimit();
@@ -237,31 +240,45 @@ describe('LEARN.md', () => {
   });
 });
 
+/** Runs one experiment for real and checks every line its section marks. */
+async function runExperiment(number: number, section: Section, experiment: Experiment, expect: ExpectStatic, skip: (condition: boolean, note: string) => void): Promise<void> {
+  const problem = experiment.problem?.() ?? null;
+  skip(problem !== null, problem ?? '');
+  const cwd = mkdtempSync(join(tmpdir(), `selectchat-learn-${number}-`));
+  try {
+    const printed: Printed = { trace: '', output: '' };
+    for (const part of experiment.parts()) {
+      const { trace, output } = await runPart(part, cwd);
+      printed.trace += trace;
+      printed.output += output;
+    }
+    for (const { stream, pattern } of section.expectations) {
+      expect(printed[stream], `${stream} of experiment ${number} has no line matching ${pattern}`).toMatch(pattern);
+    }
+  } finally {
+    stopLeftoverRedis(cwd);
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
 describe.concurrent('LEARN.md experiments, run for real', () => {
   afterAll(killExperimentLeftovers);
 
   for (const [number, section] of guide) {
     const experiment = EXPERIMENTS[number];
-    if (experiment === undefined) continue;
-    it(`${number}. ${section.title}`, async ({ expect, skip }) => {
-      const problem = experiment.problem?.() ?? null;
-      skip(problem !== null, problem ?? '');
-      const cwd = mkdtempSync(join(tmpdir(), `selectchat-learn-${number}-`));
-      try {
-        const printed: Printed = { trace: '', output: '' };
-        for (const part of experiment.parts()) {
-          const { trace, output } = await runPart(part, cwd);
-          printed.trace += trace;
-          printed.output += output;
-        }
-        for (const { stream, pattern } of section.expectations) {
-          expect(printed[stream], `${stream} of experiment ${number} has no line matching ${pattern}`).toMatch(pattern);
-        }
-      } finally {
-        stopLeftoverRedis(cwd);
-        rmSync(cwd, { recursive: true, force: true });
-      }
-    });
+    if (experiment === undefined || experiment.alone) continue;
+    it(`${number}. ${section.title}`, ({ expect, skip }) => runExperiment(number, section, experiment, expect, skip));
+  }
+});
+
+// Thousands of connections: beside the others they would starve their timing-sensitive steps.
+describe('LEARN.md experiments that need the machine to themselves, run for real', () => {
+  afterAll(killExperimentLeftovers);
+
+  for (const [number, section] of guide) {
+    const experiment = EXPERIMENTS[number];
+    if (experiment === undefined || !experiment.alone) continue;
+    it(`${number}. ${section.title}`, ({ expect, skip }) => runExperiment(number, section, experiment, expect, skip));
   }
 });
 
