@@ -113,6 +113,22 @@ describe.skipIf(NO_REDIS !== null)('a cluster of two nodes on one Redis (select 
     }
   });
 
+  it('lines sent while a rename waits for Redis are kept in order, at most 100 of them', async () => {
+    const a1 = await onA();
+    const b1 = await onB();
+    await a1.expectLine('* guest-2 joined');
+    const lines = Array.from({ length: 130 }, (_, i) => `after ${i}`);
+    // One write: the rename makes a1 wait, and the lines behind it arrive in the same read.
+    await a1.send(`/nick waiter\n${lines.join('\n')}\n`);
+    await b1.expectLine('* guest-1 is now waiter');
+    for (const text of lines.slice(0, 100)) await b1.expectLine(`[waiter] ${text}`);
+    await b1.expectNoLine();
+    const refused = '! too many lines while the server was busy with your last command, line dropped';
+    const heard = [await a1.nextLine(), ...(await drain(a1))];
+    expect(heard.filter((line) => line === refused)).toHaveLength(30);
+    expect(heard).toContain('* guest-1 is now waiter');
+  });
+
   it('tells the other node why a member left: closed, connection reset', async () => {
     const a1 = await onA();
     const a2 = await onA();

@@ -155,6 +155,31 @@ function alive(pid: number): boolean {
   }
 }
 
+describe.skipIf(NO_REDIS !== null)('serve --workers with a Redis password', () => {
+  afterAll(killLeftovers);
+
+  it('hands the URL to the workers in their environment: no password in any argv or output', async () => {
+    const password = 'worker-secret';
+    const redis = await TestRedis.start({ tcp: true, password });
+    try {
+      const server = await startServer('select', ['--workers', '2', '--redis', redis.url]);
+      const client = await LineClient.join(server.host, server.port);
+      await client.send('/who\n');
+      await client.expectLine(/^\* users: /);
+      for (const pid of workerPids(server.pid)) {
+        expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(password);
+      }
+      const exit = await server.stop('SIGTERM');
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(server.stderr).not.toContain(password);
+    } finally {
+      destroyAllClients();
+      await killLeftovers();
+      await redis.remove();
+    }
+  });
+});
+
 describe('serve --workers without --redis', () => {
   it('is a usage error that says how to start Redis', async () => {
     const run = await runServe('select', ['--port', '0', '--workers', '2']);
