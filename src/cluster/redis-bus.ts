@@ -20,6 +20,10 @@ export const SCAN_MS = 1000;
 /** After (re)connecting, wait this long before judging other nodes: after a Redis restart they
  *  need a moment to reconnect and register again. */
 export const GRACE_MS = ALIVE_TTL_MS;
+/** Heard nothing back this long — no heartbeat answered, or its echo never came down the
+ *  subscription — and Redis counts as unreachable even though no connection failed (a hung Redis,
+ *  a connection that died without a FIN or RST): the node says so and connects again. */
+export const SILENCE_LIMIT_MS = 3 * HEARTBEAT_MS;
 /** First connection: give up after this long, so a wrong --redis fails at once. */
 const CONNECT_TIMEOUT_MS = 3000;
 /** Reconnecting after a loss: 50 ms, doubling, at most RETRY_MAX_MS apart. */
@@ -68,6 +72,9 @@ export class RedisBus implements ClusterLink {
   private connectedAt = 0;
   private everConnected = false;
   private wasLost = false;
+  /** When a heartbeat was last answered, and when its echo last came down the subscription. */
+  private lastAnswer = 0;
+  private lastEcho = 0;
   private stopTimers: (() => void)[] = [];
   private toReap: readonly string[];
   private departing: Promise<void> | null = null;
@@ -155,6 +162,7 @@ export class RedisBus implements ClusterLink {
     const wire = JSON.stringify(list.map((m): WireMember => [m.id, m.nick, m.seq]));
     const reply = await this.run(REGISTER, String(ALIVE_TTL_MS), String(highestSeq), wire);
     this.registered = true;
+    this.lastAnswer = this.lastEcho = performance.now();
     for (const dead of this.toReap) this.run(REAP, dead).catch(() => {});
     this.toReap = [];
     const renamed = JSON.parse(reply as string) as unknown;
@@ -198,6 +206,7 @@ export class RedisBus implements ClusterLink {
       return; // Not ours: anyone may publish on a channel.
     }
     if (channel === this.privateChannel) {
+      if (data.k === 'beat') this.lastEcho = performance.now();
       if (data.k !== 'snapshot') return;
       const nodes = new Map<string, MemberInfo[]>();
       for (const [node, list] of Object.entries(data.nodes ?? {})) nodes.set(node, members(list));
@@ -236,10 +245,22 @@ export class RedisBus implements ClusterLink {
 
   private beat(): void {
     if (!this.registered) return;
+    if (performance.now() - Math.min(this.lastAnswer, this.lastEcho) > SILENCE_LIMIT_MS) return this.silent();
     this.run(HEARTBEAT, String(ALIVE_TTL_MS)).then((reply) => {
+      this.lastAnswer = performance.now();
       // Reaped while alive (a stall longer than the TTL): register again, as after an outage.
       if (reply === 0 && this.registered) this.reconnected();
     }, () => {});
+  }
+
+  /** Redis stopped answering though no connection failed: unreachable; start both connections
+   *  again (node-redis keeps the subscription and renews it on connecting). */
+  private silent(): void {
+    this.lost(new Error(`no answer for ${SILENCE_LIMIT_MS} ms`));
+    for (const client of [this.pub, this.sub]) {
+      if (client.isOpen) client.destroy();
+      client.connect().catch(() => {});
+    }
   }
 
   private scan(): void {

@@ -138,10 +138,12 @@ redis.call('PUBLISH', P .. 'node:' .. node, cjson.encode({k = 'snapshot', nodes 
 return cjson.encode(renamed)
 `);
 
-/** ARGV[3] = TTL (ms). Renews this node's heartbeat: 1, or 0 when the node was reaped meanwhile. */
+/** ARGV[3] = TTL (ms). Renews this node's heartbeat: 1, or 0 when the node was reaped meanwhile.
+ *  Also echoes a beat to the node's own channel, so it knows its subscription still hears. */
 export const HEARTBEAT = new Script(`
+redis.call('PUBLISH', P .. 'node:' .. node, '{"k":"beat"}')
 if not registered() then return 0 end
-redis.call('SET', P .. 'alive:' .. ARGV[2], '1', 'PX', ARGV[3])
+redis.call('SET', P .. 'alive:' .. node, '1', 'PX', ARGV[3])
 return 1
 `);
 

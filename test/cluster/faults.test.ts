@@ -106,6 +106,26 @@ describe.skipIf(NO_REDIS !== null)('cluster faults', () => {
     }
   });
 
+  it('a Redis that hangs (SIGSTOP) counts as unreachable within seconds; when it answers again, the cluster is back', async () => {
+    redis = await TestRedis.start();
+    const [a, b] = await Promise.all([startServer('select', ['--redis', redis.url]), startServer('libuv', ['--redis', redis.url])]);
+    const a1 = await LineClient.join(a.host, a.port);
+    const b1 = await LineClient.join(b.host, b.port);
+    await a1.expectLine('* guest-2 joined');
+
+    const frozen = performance.now();
+    redis.freeze();
+    const unreachable = "* the cluster is unreachable: only this server's members hear you now";
+    for (const client of [a1, b1]) await client.expectLine(unreachable, WITHIN_MS);
+    console.log(`Redis frozen: "unreachable" after ${(performance.now() - frozen).toFixed(0)} ms`);
+    redis.thaw();
+    const back = "* the cluster is back: every server's members hear you again";
+    for (const client of [a1, b1]) await client.skipUntil(back, WITHIN_MS);
+    await a1.send('across again\n');
+    await b1.skipUntil('[guest-1] across again', WITHIN_MS);
+    for (const server of [a, b]) expect(server.stderr).toMatch(/lost Redis at .* \(no answer for \d+ ms\)/);
+  });
+
   it('two servers that gave out the same guest nick during an outage: one gets a fresh nick when Redis is back', async () => {
     redis = await TestRedis.start({ tcp: true });
     const [a, b] = await Promise.all([startServer('select', ['--redis', redis.url]), startServer('libuv', ['--redis', redis.url])]);

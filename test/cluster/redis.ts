@@ -109,10 +109,21 @@ export class TestRedis {
     const child = this.#child;
     if (child === null) return;
     this.#child = null;
+    child.kill('SIGCONT');
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_LIMIT_MS);
     await exitOf(child);
     clearTimeout(timer);
+  }
+
+  /** Freezes it (SIGSTOP): it keeps its connections and answers nothing, as a hung Redis would. */
+  freeze(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen Redis run again (SIGCONT). */
+  thaw(): void {
+    this.#child?.kill('SIGCONT');
   }
 
   /** Stops it and removes its directory. */
