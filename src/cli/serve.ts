@@ -1,6 +1,6 @@
 // `selectchat serve`: runs the chat or echo service on the chosen transport until a signal.
 import { RedisBus } from '../cluster/redis-bus.js';
-import { parseRedisUrl, REDIS_URL_FORMS, RedisUrlError, type RedisEndpoint } from '../cluster/redis-url.js';
+import { parseRedisUrl, RedisUrlError, type RedisEndpoint } from '../cluster/redis-url.js';
 import { REDIS_URL_ENV, REPLACES_ENV, runPrimary, WORKER_ENV, type ListeningMessage } from '../cluster/workers.js';
 import { SelectLoop } from '../loop/select-loop.js';
 import { TextTrace } from '../trace/text-trace.js';
@@ -33,9 +33,10 @@ export const SERVE_USAGE = `usage: selectchat serve [options]
   --max-clients N      connections at once (default ${DEFAULT_LIMITS.maxClients}; the select
                        engine can never watch fds >= FD_SETSIZE whatever this says)
   --idle-timeout SECS  drop clients silent this long (default 0: never)
-  --redis URL          join a cluster: the room spans every server on this Redis
-                       (${REDIS_URL_FORMS});
-                       or set ${REDIS_URL_ENV}, which keeps a password out of ps
+  --redis URL          join a cluster: one room across every server on this Redis.
+                       URL: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or
+                       unix:///PATH/redis.sock[?password=PASSWORD&db=DB]; or set
+                       ${REDIS_URL_ENV} instead, which keeps a password out of ps
   --workers N          run N worker processes sharing the port (SO_REUSEPORT), in one
                        room through --redis; --max-clients counts per worker
 
