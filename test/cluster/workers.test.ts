@@ -138,6 +138,15 @@ describe.skipIf(NO_REDIS !== null)('serve --workers', () => {
     expect(listed.filter((nick) => gone.includes(nick))).toEqual([gone[0]]);
   });
 
+  it('a primary killed with SIGKILL leaves no worker behind: each says goodbye and exits', async () => {
+    const server = await startServer('select', ['--workers', '2', '--redis', redis.url]);
+    const workers = workerPids(server.pid);
+    const { clients } = await connectMany(server, 6);
+    server.child.kill('SIGKILL');
+    for (const client of clients) await client.skipUntil('* server shutting down');
+    for (const pid of workers) await until(() => !alive(pid), () => `worker ${pid} outlived its primary`, 5000);
+  });
+
   it('--max-clients counts per worker', async () => {
     const server = await startServer('select', ['--workers', '2', '--max-clients', '3', '--redis', redis.url]);
     const { first } = await connectMany(server, 30);
