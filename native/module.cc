@@ -25,6 +25,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
       {"AF_INET", AF_INET},         {"AF_INET6", AF_INET6},       {"SOCK_STREAM", SOCK_STREAM},
       {"SHUT_WR", SHUT_WR},
       {"SOL_SOCKET", SOL_SOCKET},   {"SO_REUSEADDR", SO_REUSEADDR}, {"SO_LINGER", SO_LINGER},
+      {"SO_REUSEPORT", SO_REUSEPORT},
       {"SO_RCVBUF", SO_RCVBUF},     {"SO_SNDBUF", SO_SNDBUF},     {"SO_ERROR", SO_ERROR},
       {"IPPROTO_TCP", IPPROTO_TCP}, {"TCP_NODELAY", TCP_NODELAY}, {"EAGAIN", EAGAIN},
       {"EINTR", EINTR},             {"EINPROGRESS", EINPROGRESS},

@@ -88,6 +88,8 @@ export interface Constants {
   SHUT_WR: number;
   SOL_SOCKET: number;
   SO_REUSEADDR: number;
+  /** Linux ≥ 3.9: several sockets bind one port and the kernel spreads connections among them. */
+  SO_REUSEPORT: number;
   SO_LINGER: number;
   SO_RCVBUF: number;
   SO_SNDBUF: number;

@@ -1,9 +1,13 @@
 // `selectchat serve`: runs the chat or echo service on the chosen transport until a signal.
+import { RedisBus } from '../cluster/redis-bus.js';
+import { parseRedisUrl, RedisUrlError, type RedisEndpoint } from '../cluster/redis-url.js';
+import { REDIS_URL_ENV, REPLACES_ENV, runPrimary, WORKER_ENV, type ListeningMessage } from '../cluster/workers.js';
 import { EventLoop } from '../loop/event-loop.js';
 import { TextTrace } from '../trace/text-trace.js';
 import { combineSinks } from '../trace/tee.js';
 import { openRecording } from './record-flag.js';
 import { ChatRoom } from '../room/chat-room.js';
+import { ClusterRoom } from '../room/cluster-room.js';
 import { EchoService } from '../room/echo-service.js';
 import type { Service, ServiceMode } from '../room/service.js';
 import { DEFAULT_LIMITS, MIN_IDLE_TIMEOUT_MS, type ServerLimits } from '../transport/limits.js';
@@ -40,7 +44,8 @@ export const SERVE_USAGE = `usage: selectchat serve [options]
                        epoll_wait() is handed and returns) and every connection
                        action to stderr
   --record FILE        write every round and action to FILE as a Chrome trace (opens in
-                       Perfetto; \`selectchat timeline FILE\` makes a page of it)
+                       Perfetto; \`selectchat timeline FILE\` makes a page of it); with
+                       --workers, each worker writes FILE-worker-N
   --max-line BYTES     longest accepted line (default ${DEFAULT_LIMITS.maxLineBytes})
   --max-queue BYTES    hard cap: unsent output per client (after a write attempt)
                        before it is dropped as too slow (default ${DEFAULT_LIMITS.maxQueueBytes}); a client's
@@ -54,6 +59,12 @@ export const SERVE_USAGE = `usage: selectchat serve [options]
                        engine can never watch fds >= FD_SETSIZE whatever this says;
                        poll, epoll and libuv have no such limit)
   --idle-timeout SECS  drop clients silent this long (default 0: never; at least 0.1)
+  --redis URL          join a cluster: one room across every server on this Redis.
+                       URL: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or
+                       unix:///PATH/redis.sock[?password=PASSWORD&db=DB]; or set
+                       ${REDIS_URL_ENV} instead, which keeps a password out of ps
+  --workers N          run N worker processes sharing the port (SO_REUSEPORT), in one
+                       room through --redis; --max-clients counts per worker
 
 Prints "listening on HOST:PORT (engine ENGINE, mode MODE)" when ready.
 SIGINT/SIGTERM: says goodbye, flushes for at most 2 s, exits 0.
@@ -72,6 +83,8 @@ const FLAGS = {
   'soft-seconds': { type: 'string' },
   'max-clients': { type: 'string' },
   'idle-timeout': { type: 'string' },
+  redis: { type: 'string' },
+  workers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -93,38 +106,113 @@ export async function serve(argv: string[]): Promise<number> {
   const mode: ServiceMode = choiceFlag('mode', values.mode, ['chat', 'echo'], 'chat');
   const engine: Engine = choiceFlag('engine', values.engine, ENGINES, 'select');
   const port = integerFlag('port', values.port, DEFAULT_PORT, 0, 65535);
+  const redis = redisEndpoint(values.redis ?? process.env[REDIS_URL_ENV], mode);
+  if (values.workers !== undefined) {
+    const workers = integerFlag('workers', values.workers, 1, 1, MAX_WORKERS);
+    if (redis === null) throw new UsageError(WORKERS_NEED_REDIS);
+    const host = await resolveHost(values.host ?? DEFAULT_HOST);
+    return runPrimary({ workers, host, port, engine, mode, flags: workerFlags(values), redisUrl: redis.url });
+  }
+  const worker = process.env[WORKER_ENV] !== undefined && process.send !== undefined;
   const host = await resolveHost(values.host ?? DEFAULT_HOST);
   const text = values.trace ? new TextTrace((line) => void process.stderr.write(`${line}\n`)) : null;
-  const recording = openRecording(values.record, 'serve', engine);
+  // Each worker of `--workers` records its own file: run.json → run-worker-2.json.
+  const recordPath = worker && values.record ? values.record.replace(/(\.[^./]*)?$/, `-worker-${process.env[WORKER_ENV]}$1`) : values.record;
+  const recording = openRecording(recordPath, 'serve', engine);
+  const trace = combineSinks(text, recording);
+  const who = worker ? `selectchat worker ${process.env[WORKER_ENV]}` : 'selectchat';
+  const log = (line: string): void => void process.stderr.write(`${who}: ${line}\n`);
+  // Made first: the bus asks it to yield when it hands Redis a command, and runs its timers on it.
+  const loop = engine === 'libuv' ? null : new EventLoop(engine, trace);
+  const onLoop = loop === null ? {} : {
+    queued: () => loop.requestYield(),
+    every: (ms: number, fn: () => void) => {
+      const timer = loop.setInterval(ms, fn);
+      return () => loop.clearTimer(timer);
+    },
+  };
+  const bus = redis === null ? null : await RedisBus.connect({ endpoint: redis.endpoint, reap: replaced(), log, ...onLoop });
   try {
-    const log = (message: string): void => void process.stderr.write(`${message}\n`);
-    return await run(engine, mode, { host, port, limits, trace: combineSinks(text, recording), log });
+    let service: Service;
+    if (bus !== null) {
+      const room = new ClusterRoom(limits, bus);
+      await bus.start(room);
+      await room.ready;
+      log(`node ${bus.node} joined the cluster on Redis at ${redis!.endpoint.shown}`);
+      service = room;
+    } else {
+      service = mode === 'chat' ? new ChatRoom(limits) : new EchoService(limits);
+    }
+    const options: ServerOptions = { host, port, service, limits, trace, log: (message) => void process.stderr.write(`${message}\n`), reusePort: worker };
+    const server = loop === null ? await NetServer.listen(options) : new LoopServer(loop, options);
+    const stopped = runUntilSignal(server, () => loop?.stop());
+    const { address, port: bound } = server.address;
+    if (worker) {
+      // The primary prints the one ready line; if it dies, the IPC channel closes: stop as if told.
+      if (!process.connected) throw new Error('the primary process is gone');
+      process.send!({ type: 'listening', node: bus?.node ?? null } satisfies ListeningMessage);
+      process.once('disconnect', primaryGone);
+    } else {
+      if (!isLoopback(address)) {
+        process.stderr.write(`selectchat: warning: listening on ${address}, reachable from other machines\n`);
+      }
+      process.stdout.write(`${formatReadyLine(address, bound, server.engine, mode)}\n`);
+    }
+    await loop?.run();
+    await stopped;
   } finally {
     recording?.close();
+    await bus?.close();
+    // The IPC channel (with a 'disconnect' listener) keeps a worker alive: close it to exit.
+    if (worker) {
+      process.off('disconnect', primaryGone);
+      if (process.connected) process.disconnect();
+    }
   }
-}
-
-/** Serves until a signal has shut the server down. */
-async function run(engine: Engine, mode: ServiceMode, options: Omit<ServerOptions, 'service'>): Promise<number> {
-  const { limits } = options;
-  const service: Service = mode === 'chat' ? new ChatRoom(limits) : new EchoService(limits);
-  const { server, loop } = await createServer(engine, { ...options, service });
-  const stopped = runUntilSignal(server, () => loop?.stop());
-  const { address, port: bound } = server.address;
-  if (!isLoopback(address)) {
-    process.stderr.write(`selectchat: warning: listening on ${address}, reachable from other machines\n`);
-  }
-  process.stdout.write(`${formatReadyLine(address, bound, server.engine, mode)}\n`);
-  await loop?.run();
-  await stopped;
   return 0;
 }
 
-/** The server on the chosen engine; our loop also needs to be run (libuv runs itself). */
-async function createServer(engine: Engine, options: ServerOptions): Promise<{ server: ChatServer; loop: EventLoop | null }> {
-  if (engine === 'libuv') return { server: await NetServer.listen(options), loop: null };
-  const loop = new EventLoop(engine, options.trace);
-  return { server: new LoopServer(loop, options), loop };
+/** A worker's primary died (its IPC channel closed): stop as SIGTERM would. */
+function primaryGone(): void {
+  process.kill(process.pid, 'SIGTERM');
+}
+
+/** Most workers one primary starts. */
+const MAX_WORKERS = 64;
+/** Flags the primary keeps for itself: the workers get --host and --port from it, and the Redis
+ *  URL through the environment. */
+const PRIMARY_ONLY = new Set(['workers', 'redis', 'host', 'port', 'help']);
+
+const WORKERS_NEED_REDIS = `--workers needs --redis: the workers share one room through Redis. Start one, e.g.
+  redis-server --port 6379 --save '' --appendonly no      (Debian: apt-get install redis-server)
+then: selectchat serve --workers 4 --redis redis://127.0.0.1:6379`;
+
+/** The serve flags a worker gets: the primary's, but those it keeps for itself. */
+function workerFlags(values: Record<string, string | boolean | undefined>): string[] {
+  const flags: string[] = [];
+  for (const [name, value] of Object.entries(values)) {
+    if (PRIMARY_ONLY.has(name) || value === undefined || value === false) continue;
+    flags.push(`--${name}`, ...(value === true ? [] : [value]));
+  }
+  return flags;
+}
+
+/** --redis (or the environment): checked now, so a bad URL is a usage error before anything starts. */
+function redisEndpoint(text: string | undefined, mode: ServiceMode): { endpoint: RedisEndpoint; url: string } | null {
+  if (text === undefined) return null;
+  if (mode !== 'chat') throw new UsageError('--redis is for the chat room (--mode chat)');
+  try {
+    return { endpoint: parseRedisUrl(text), url: text };
+  } catch (error) {
+    if (error instanceof RedisUrlError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** The node a restarted worker replaces: its members are reported gone at once. */
+function replaced(): string[] {
+  const node = process.env[REPLACES_ENV];
+  return node === undefined || node === '' ? [] : [node];
 }
 
 /** SIGINT/SIGTERM start a graceful shutdown; a second signal exits at once. */

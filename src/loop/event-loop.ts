@@ -64,6 +64,8 @@ export class EventLoop {
   private lastYield = 0;
   /** Set by requestRound(): the next wait only polls, so round hooks run soon. */
   private roundRequested = false;
+  /** Set by requestYield(): yield to Node after this round, however busy. */
+  private yieldRequested = false;
 
   constructor(
     backend: BackendName = 'select',
@@ -144,6 +146,12 @@ export class EventLoop {
     this.roundRequested = true;
   }
 
+  /** Asks for a yield to Node after this round: for work handed to Node during a round (a Redis
+   *  command its client writes from setImmediate) that must not wait for a quiet round. */
+  requestYield(): void {
+    this.yieldRequested = true;
+  }
+
   /** Ends run() after the current round. */
   stop(): void {
     this.running = false;
@@ -181,7 +189,7 @@ export class EventLoop {
         for (const hook of this.roundHooks) hook();
         // Yield when Node has I/O, when the wait timed out (nothing to do anyway), and at least
         // every NODE_YIELD_INTERVAL_MS under load: ~2 µs each, so never once per round.
-        const why: YieldReason | null = this.nodeReady ? 'node'
+        const why: YieldReason | null = this.nodeReady || this.yieldRequested ? 'node'
           : count === 0 ? 'timeout'
           : this.now() - this.lastYield >= NODE_YIELD_INTERVAL_MS ? 'interval'
           : null;
@@ -243,6 +251,7 @@ export class EventLoop {
 
   private async yieldNow(why: YieldReason): Promise<void> {
     this.trace?.event({ kind: 'yield', why });
+    this.yieldRequested = false;
     await yieldToNode();
     this.lastYield = this.now();
   }

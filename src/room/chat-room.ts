@@ -1,6 +1,7 @@
 // The chat room: members, nicks, commands and broadcast. It knows nothing of sockets.
 import type { FrameError } from '../framing/line-decoder.js';
 import { encodeLine } from '../framing/line-encoder.js';
+import { dispatch, quitReason, type LineHandlers } from './commands.js';
 import * as line from './protocol.js';
 import { Rejections } from './rejections.js';
 import type { CloseReason, Peer, Service, Session } from './service.js';
@@ -37,6 +38,16 @@ export class ChatRoom implements Service {
   private readonly byNick = new Map<string, Member>();
   private readonly rejections: Rejections;
   private readonly helpFrame = encodeLine(line.HELP);
+  /** What each kind of line does here. */
+  private readonly handlers: LineHandlers<Member> = {
+    say: (member, text) => this.broadcast(member, line.message(member.nick, text)),
+    act: (member, action) => this.broadcast(member, line.action(member.nick, action)),
+    rename: (member, nick) => this.rename(member, nick),
+    who: (member) => this.reply(member, line.users([...this.members].map((m) => m.nick))),
+    quit: (member, reason) => this.quit(member, reason),
+    help: (member) => member.peer.send(this.helpFrame),
+    reply: (member, text) => this.reply(member, text),
+  };
   private nextGuest = 1;
   private shuttingDown = false;
 
@@ -69,31 +80,7 @@ export class ChatRoom implements Service {
 
   /** One complete line from a member: a message, or a command if it starts with '/'. */
   handle(member: Member, text: string): void {
-    if (text.length === 0) return;
-    // Refused whole, not cleaned: a line shown differently from what was typed could still mislead.
-    if (line.CONTROL_CHARACTERS.test(text)) return this.reply(member, line.CONTROL_CHARACTERS_REFUSED);
-    if (text.charCodeAt(0) !== 0x2f /* '/' */) {
-      this.broadcast(member, line.message(member.nick, text));
-      return;
-    }
-    const space = text.indexOf(' ');
-    const command = (space < 0 ? text : text.slice(0, space)).toLowerCase();
-    const argument = space < 0 ? '' : text.slice(space + 1).trim();
-    switch (command) {
-      case '/nick':
-        return this.rename(member, argument);
-      case '/who':
-        return this.reply(member, line.users([...this.members].map((m) => m.nick)));
-      case '/me':
-        if (argument === '') return this.reply(member, line.ME_USAGE);
-        return this.broadcast(member, line.action(member.nick, argument));
-      case '/quit':
-        return this.quit(member, argument);
-      case '/help':
-        return member.peer.send(this.helpFrame);
-      default:
-        return this.reply(member, line.unknownCommand(space < 0 ? text : text.slice(0, space)));
-    }
+    dispatch(this.handlers, member, text);
   }
 
   /** Answers a line the decoder rejected (too long, invalid UTF-8). */
@@ -109,10 +96,9 @@ export class ChatRoom implements Service {
     if (!this.shuttingDown) this.broadcast(member, line.left(member.nick, reason));
   }
 
+  /** NICK is well formed and not reserved (dispatch checked). */
   private rename(member: Member, nick: string): void {
-    if (!line.NICK_PATTERN.test(nick)) return this.reply(member, line.INVALID_NICK);
     const key = nick.toLowerCase();
-    if (line.RESERVED_NICKS.has(key)) return this.reply(member, line.NICK_RESERVED);
     const holder = this.byNick.get(key);
     if (holder !== undefined && holder !== member) return this.reply(member, line.NICK_TAKEN);
     if (nick === member.nick) return;
@@ -128,7 +114,7 @@ export class ChatRoom implements Service {
    *  flushed — then asks the transport to flush and close. */
   private quit(member: Member, reason: string): void {
     this.remove(member);
-    this.broadcast(member, line.left(member.nick, reason === '' ? 'quit' : `quit: ${reason}`));
+    this.broadcast(member, line.left(member.nick, quitReason(reason)));
     member.peer.end();
   }
 

@@ -35,3 +35,15 @@ export const CONTROL_CHARACTERS_REFUSED = '! control characters are not allowed,
 export const ME_USAGE = '! usage: /me ACTION';
 export const SERVER_FULL = '! server full';
 export const unknownCommand = (command: string): string => `! unknown command ${command} (try /help)`;
+
+// A node of a cluster (`serve --redis`) also says these.
+/** To this node's members, once, when the cluster (Redis) becomes unreachable. */
+export const CLUSTER_UNREACHABLE = "* the cluster is unreachable: only this server's members hear you now";
+/** To this node's members when it has rejoined the cluster. */
+export const CLUSTER_BACK = "* the cluster is back: every server's members hear you again";
+/** Leave reason: the member's node stopped beating (killed, hung, cut off). */
+export const NODE_LOST = 'node lost';
+/** Leave reason: the member left while this node and the member's node could not hear each other. */
+export const LEFT_WHILE_APART = 'while the servers were apart';
+export const NICK_NEEDS_CLUSTER = '! nick changes need the cluster, which is unreachable: try again later';
+export const TOO_MANY_WAITING = '! too many lines while the server was busy with your last command, line dropped';

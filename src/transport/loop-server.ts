@@ -93,7 +93,7 @@ export class LoopServer implements ChatServer {
     this.engine = loop.backend.name;
     this.trace = options.trace;
     this.log = options.log;
-    this.listenFd = this.listen(options.host, options.port);
+    this.listenFd = this.listen(options.host, options.port, options.reusePort === true);
     this.address = native.getsockname(this.listenFd);
     this.trace?.event({ kind: 'listening', fd: this.listenFd, address: this.address.address, port: this.address.port });
     const clock: Clock = {
@@ -127,11 +127,13 @@ export class LoopServer implements ChatServer {
     return this.stopping;
   }
 
-  /** Creates the listening socket: non-blocking, SO_REUSEADDR, v6-only for IPv6. */
-  private listen(host: string, port: number): number {
+  /** Creates the listening socket: non-blocking, SO_REUSEADDR, v6-only for IPv6, and
+   *  SO_REUSEPORT when workers share the port. */
+  private listen(host: string, port: number, reusePort: boolean): number {
     const fd = native.socket(isIPv6(host) ? constants.AF_INET6 : constants.AF_INET, constants.SOCK_STREAM);
     try {
       native.setsockopt(fd, constants.SOL_SOCKET, constants.SO_REUSEADDR, 1);
+      if (reusePort) native.setsockopt(fd, constants.SOL_SOCKET, constants.SO_REUSEPORT, 1);
       native.bind(fd, host, port);
       native.listen(fd, LISTEN_BACKLOG);
       return fd;

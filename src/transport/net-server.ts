@@ -12,6 +12,7 @@ import { SERVER_FULL_FRAME, errorCode } from './connection-policy.js';
 import { ConnectionTable, type Clock, type Connection, type Link } from './connection-table.js';
 import { isIPv6 } from './endpoint.js';
 import { LISTEN_BACKLOG, SHUTDOWN_FLUSH_MS } from './limits.js';
+import { bindReusePort } from './reuse-port.js';
 import type { ChatServer, ServerOptions } from './server.js';
 
 /** Most turns in a row that only admitted connections, whose output waits for the next turn. */
@@ -169,9 +170,13 @@ export class NetServer implements ChatServer {
     // server, not Node, decides what a client's EOF does. pauseOnConnect: nothing is read before
     // the connection is admitted.
     const listener = net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true });
+    // Node 20's net has no reusePort option: the addon makes and binds the socket, libuv adopts the fd.
+    const where = options.reusePort
+      ? { fd: bindReusePort(options.host, options.port) }
+      : { host: options.host, port: options.port, ipv6Only: isIPv6(options.host) };
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
-      listener.listen({ host: options.host, port: options.port, backlog: LISTEN_BACKLOG, ipv6Only: isIPv6(options.host) }, () => {
+      listener.listen({ ...where, backlog: LISTEN_BACKLOG }, () => {
         listener.off('error', reject);
         resolve();
       });

@@ -20,6 +20,8 @@ export interface ServerOptions {
   trace: TraceSink | null;
   /** Where failures the server survives are logged, one message at a time (stderr). */
   log: (message: string) => void;
+  /** Listen with SO_REUSEPORT, sharing the port with other processes (`serve --workers`). */
+  reusePort?: boolean;
 }
 
 export interface ChatServer {

@@ -140,7 +140,8 @@ async function settle(trace: () => string): Promise<void> {
 
 /** The server command with `--record FILE` added (the guide's timelines). */
 function recording(command: string, record: string | null): string {
-  return record === null ? command : command.replace(/ serve --port 0\b/, ` serve --port 0 --record '${record.replaceAll("'", "'\\''")}'`);
+  // Workers record a file each (FILE-worker-N): a guide's page is of one process.
+  return record === null || command.includes('--workers') ? command : command.replace(/ serve --port 0\b/, ` serve --port 0 --record '${record.replaceAll("'", "'\\''")}'`);
 }
 
 /** Runs one part in cwd and returns what it printed; with record, the server also records its

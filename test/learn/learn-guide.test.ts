@@ -5,19 +5,23 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, it, type ExpectStatic } from 'vitest';
 import { openFdLimit } from '../helpers/fds.js';
 import { writeTimeline } from '../../src/cli/timeline.js';
 import { parseTraceText } from '../../src/record/read-recording.js';
 import { traceProblems } from '../record/trace-check.js';
 import { killExperimentLeftovers, runPart, type Part, type Printed } from './experiment-runner.js';
-import { readGuide } from './guide.js';
+import { readGuide, type Section } from './guide.js';
 
 /** Where each experiment's recording and timeline page go (git-ignored; LEARN.md links them). */
 const TIMELINES = new URL('../../learn-timelines/', import.meta.url);
 
 /** Experiment 9 opens 1100 connections: the test process and its children need this many fds. */
 const FDS_NEEDED = 1200;
+/** Experiment 12 holds 3000 connections in one `selectchat send`. */
+const FDS_NEEDED_BY_WORKERS = 3500;
+/** Experiment 12's Redis, started in the background by the guide's command, in the scratch directory. */
+const REDIS_PID_FILE = 'redis.pid';
 /** The strace line the guide uses for experiment 11. */
 const STRACE = 'strace -f -e trace=select,pselect6,epoll_wait,epoll_pwait';
 
@@ -52,6 +56,8 @@ function openbsdNetcat(): boolean {
 /** An experiment: why it cannot run here (or null), and its parts in order. */
 interface Experiment {
   problem?: () => string | null;
+  /** Runs after the others, not beside them. */
+  alone?: boolean;
   parts: () => Part[];
 }
 
@@ -181,7 +187,39 @@ const EXPERIMENTS: Record<number, Experiment> = {
       { serve: null, steps: [{ run: 'build/Release/selectchat-selectcost --idle 0,10,100,500,1000' }] },
     ],
   },
+  12: {
+    alone: true,
+    problem: () => {
+      for (const command of ['redis-server', 'redis-cli', 'ss']) if (!have(command)) return `${command} is not installed`;
+      const limit = openFdLimit();
+      return limit < FDS_NEEDED_BY_WORKERS ? `the fd soft limit is ${limit}; this experiment needs ${FDS_NEEDED_BY_WORKERS} (ulimit -n)` : null;
+    },
+    parts: () => [
+      { serve: null, steps: [{ run: "redis-server --port 0 --unixsocket redis.sock --save '' --appendonly no --daemonize yes --pidfile redis.pid" }] },
+      {
+        serve: './selectchat serve --workers 4 --redis unix://$PWD/redis.sock',
+        steps: [
+          { run: './selectchat send --connections 3000 --hold 8000', background: true },
+          { run: `until [ "$(ss -Htnp state established '( sport = :7070 )' | grep -c pid=)" -ge 3000 ]; do sleep 0.2; done` },
+          { run: "ss -Htnp state established '( sport = :7070 )' | grep -o 'pid=[0-9]*' | sort | uniq -c" },
+          { run: "printf '/who\\n' | ./selectchat connect | grep '^\\* welcome'" },
+        ],
+      },
+      { serve: null, steps: [{ run: 'redis-cli -s redis.sock shutdown nosave' }] },
+    ],
+  },
 };
+
+/** Stops a Redis an experiment left running in its scratch directory (it failed half-way). */
+function stopLeftoverRedis(cwd: string): void {
+  const pidFile = join(cwd, REDIS_PID_FILE);
+  if (!existsSync(pidFile)) return;
+  try {
+    process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
 
 const guide = readGuide();
 
@@ -208,39 +246,54 @@ describe('LEARN.md', () => {
   });
 });
 
+/** Runs one experiment for real and checks every line its section marks. */
+async function runExperiment(number: number, section: Section, experiment: Experiment, expect: ExpectStatic, skip: (condition: boolean, note: string) => void): Promise<void> {
+  const problem = experiment.problem?.() ?? null;
+  skip(problem !== null, problem ?? '');
+  const cwd = mkdtempSync(join(tmpdir(), `selectchat-learn-${number}-`));
+  try {
+    const printed: Printed = { trace: '', output: '' };
+    const parts = experiment.parts();
+    mkdirSync(TIMELINES, { recursive: true });
+    for (const [i, part] of parts.entries()) {
+      const name = `experiment-${number}${parts.length > 1 ? `-${i + 1}` : ''}`;
+      const record = part.serve === null || part.serve.includes('--workers') ? null : new URL(`${name}.json`, TIMELINES).pathname;
+      const { trace, output } = await runPart(part, cwd, record);
+      printed.trace += trace;
+      printed.output += output;
+      if (record !== null) {
+        // The server's recording is a valid trace, and becomes the experiment's timeline page.
+        expect(traceProblems(parseTraceText(readFileSync(record, 'utf8'))), `${name}.json`).toEqual([]);
+        writeTimeline(record, record.replace(/\.json$/, '.html'));
+      }
+    }
+    for (const { stream, pattern } of section.expectations) {
+      expect(printed[stream], `${stream} of experiment ${number} has no line matching ${pattern}`).toMatch(pattern);
+    }
+  } finally {
+    stopLeftoverRedis(cwd);
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
 describe.concurrent('LEARN.md experiments, run for real', () => {
   afterAll(killExperimentLeftovers);
 
   for (const [number, section] of guide) {
     const experiment = EXPERIMENTS[number];
-    if (experiment === undefined) continue;
-    it(`${number}. ${section.title}`, async ({ expect, skip }) => {
-      const problem = experiment.problem?.() ?? null;
-      skip(problem !== null, problem ?? '');
-      const cwd = mkdtempSync(join(tmpdir(), `selectchat-learn-${number}-`));
-      try {
-        const printed: Printed = { trace: '', output: '' };
-        const parts = experiment.parts();
-        mkdirSync(TIMELINES, { recursive: true });
-        for (const [i, part] of parts.entries()) {
-          const name = `experiment-${number}${parts.length > 1 ? `-${i + 1}` : ''}`;
-          const record = part.serve === null ? null : new URL(`${name}.json`, TIMELINES).pathname;
-          const { trace, output } = await runPart(part, cwd, record);
-          printed.trace += trace;
-          printed.output += output;
-          if (record !== null) {
-            // The server's recording is a valid trace, and becomes the experiment's timeline page.
-            expect(traceProblems(parseTraceText(readFileSync(record, 'utf8'))), `${name}.json`).toEqual([]);
-            writeTimeline(record, record.replace(/\.json$/, '.html'));
-          }
-        }
-        for (const { stream, pattern } of section.expectations) {
-          expect(printed[stream], `${stream} of experiment ${number} has no line matching ${pattern}`).toMatch(pattern);
-        }
-      } finally {
-        rmSync(cwd, { recursive: true, force: true });
-      }
-    });
+    if (experiment === undefined || experiment.alone) continue;
+    it(`${number}. ${section.title}`, ({ expect, skip }) => runExperiment(number, section, experiment, expect, skip));
+  }
+});
+
+// Thousands of connections: beside the others they would starve their timing-sensitive steps.
+describe('LEARN.md experiments that need the machine to themselves, run for real', () => {
+  afterAll(killExperimentLeftovers);
+
+  for (const [number, section] of guide) {
+    const experiment = EXPERIMENTS[number];
+    if (experiment === undefined || !experiment.alone) continue;
+    it(`${number}. ${section.title}`, ({ expect, skip }) => runExperiment(number, section, experiment, expect, skip));
   }
 });
 
