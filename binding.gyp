@@ -4,6 +4,7 @@
       "target_name": "selectchat",
       "sources": [
         "native/args.cc",
+        "native/batch.cc",
         "native/epoll.cc",
         "native/errors.cc",
         "native/module.cc",

@@ -96,20 +96,26 @@ bool Int32ArrayArg(const Napi::CallbackInfo& info, size_t i, const char* name, s
   return true;
 }
 
-bool BufferRangeArgs(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* length) {
-  Napi::Env env = info.Env();
+bool BufferArg(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* size) {
   void* base;
-  size_t size;
   // napi_get_buffer_info fails for anything that is not a Buffer/Uint8Array: that is our check.
-  if (napi_get_buffer_info(env, info[i], &base, &size) != napi_ok) {
-    ThrowTypeError(env, "The \"buffer\" argument must be a Buffer or Uint8Array");
+  if (napi_get_buffer_info(info.Env(), info[i], &base, size) != napi_ok) {
+    ThrowTypeError(info.Env(), "The \"buffer\" argument must be a Buffer or Uint8Array");
     return false;
   }
+  *data = static_cast<uint8_t*>(base);
+  return true;
+}
+
+bool BufferRangeArgs(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* length) {
+  uint8_t* base;
+  size_t size;
+  if (!BufferArg(info, i, &base, &size)) return false;
   int64_t offset, count;
   if (!IntegerArg(info, i + 1, "offset", 0, static_cast<int64_t>(size), &offset)) return false;
   if (!IntegerArg(info, i + 2, "length", 0, static_cast<int64_t>(size) - offset, &count))
     return false;
-  *data = static_cast<uint8_t*>(base) + offset;
+  *data = base + offset;
   *length = static_cast<size_t>(count);
   return true;
 }

@@ -30,6 +30,9 @@ bool WholeMsTimeoutArg(const Napi::CallbackInfo& info, size_t i, int* ms);
 bool Int32ArrayArg(const Napi::CallbackInfo& info, size_t i, const char* name, size_t min_length,
                    int32_t** data, size_t* length);
 
+// Reads argument i as a Buffer or Uint8Array: its bytes and their number.
+bool BufferArg(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* size);
+
 // Reads (buffer, offset, length) at arguments i, i+1, i+2 and checks the range lies inside it.
 bool BufferRangeArgs(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* length);
 

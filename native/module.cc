@@ -8,6 +8,7 @@
 #include "epoll.h"
 #include "mask.h"
 #include "poll.h"
+#include "batch.h"
 #include "select.h"
 #include "sockets.h"
 #include "uvloop.h"
@@ -51,6 +52,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitConstants(env, exports);
   InitMasks(env, exports);
   InitSockets(env, exports);
+  InitBatch(env, exports);
   InitSelect(env, exports);
   InitPoll(env, exports);
   InitEpoll(env, exports);

@@ -98,8 +98,8 @@ class LoopClient implements ClientTransport, StreamHandler {
 
   // StreamHandler: what the socket reports.
 
-  received(buffer: Buffer, n: number): number {
-    return this.decoder.push(buffer, 0, n, this.handler);
+  received(buffer: Buffer, start: number, end: number): number {
+    return this.decoder.push(buffer, start, end, this.handler);
   }
 
   ended(): void {
@@ -107,6 +107,10 @@ class LoopClient implements ClientTransport, StreamHandler {
   }
 
   failed(error: unknown): void {
+    this.lost(error as Error);
+  }
+
+  crashed(error: unknown): void {
     this.lost(error as Error);
   }
 

@@ -25,10 +25,16 @@ const NO_BYTES = Buffer.alloc(0);
 export interface LineSink {
   line(text: string): void;
   reject(code: FrameError): void;
+  /** For a decoder made with `bytes: true`: a complete, valid UTF-8 line as bytes[start, end)
+   *  (a view of a buffer reused afterwards: copy what is kept). */
+  lineBytes?(bytes: Buffer, start: number, end: number): void;
 }
 
 export interface LineDecoderOptions {
   maxLineBytes?: number;
+  /** Deliver lines as checked bytes (sink.lineBytes) instead of strings: for a sink that only
+   *  passes a line on (echo), which then never costs a string decode and re-encode. */
+  bytes?: boolean;
 }
 
 /**
@@ -40,6 +46,7 @@ export interface LineDecoderOptions {
  */
 export class LineDecoder {
   readonly maxLineBytes: number;
+  private readonly asBytes: boolean;
   /** The unfinished line: pending[0, pendingLength). It never holds a '\n'. */
   private pending: Buffer = NO_BYTES;
   private pendingLength = 0;
@@ -58,6 +65,7 @@ export class LineDecoder {
       throw new RangeError(`maxLineBytes must be an integer in [0, ${bufferConstants.MAX_LENGTH}), got ${maxLineBytes}`);
     }
     this.maxLineBytes = maxLineBytes;
+    this.asBytes = options.bytes === true;
   }
 
   /** Feeds chunk[start, end) (a view of a reused buffer: copies what it keeps). Calls sink per result; returns how many results (lines + rejects) it produced. */
@@ -199,6 +207,11 @@ export class LineDecoder {
    * a line whose text holds a U+FFFD needs the strict check that tells a real one from bad bytes.
    */
   private decode(bytes: Buffer, start: number, end: number, sink: LineSink): void {
+    if (this.asBytes) {
+      if (isValidUtf8(bytes, start, end)) sink.lineBytes!(bytes, start, end);
+      else sink.reject(ERR_INVALID_UTF8);
+      return;
+    }
     const text = bytes.toString('utf8', start, end);
     if (text.includes(REPLACEMENT_CHARACTER) && !isUtf8(bytes.subarray(start, end))) sink.reject(ERR_INVALID_UTF8);
     else sink.line(text);
@@ -213,6 +226,15 @@ export class LineDecoder {
     this.pending.copy(grown, 0, 0, this.pendingLength);
     this.pending = grown;
   }
+}
+
+/** Strict UTF-8 check of bytes[start, end): a plain loop while the bytes are ASCII (most lines,
+ *  and cheaper than a view for the native check), the native isUtf8 from the first byte above. */
+function isValidUtf8(bytes: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    if (bytes[i]! >= 0x80) return isUtf8(bytes.subarray(i, end));
+  }
+  return true;
 }
 
 /** The first '\n' in bytes[from, end), or -1: a plain loop, for ranges too short to pay for indexOf. */

@@ -9,6 +9,7 @@ import { OwnerRuns, type OutputOwner } from './owner-runs.js';
 const INITIAL_BYTES = 4096;
 /** A buffer larger than this is released once it empties, so idle connections stay small. */
 const KEEP_BYTES = 64 * 1024;
+const LF = 0x0a;
 
 /** Bytes waiting to be written: data[start, end), with whose they are. */
 export class SendQueue {
@@ -50,6 +51,17 @@ export class SendQueue {
     data.set(frame, this.end);
     this.end += frame.length;
     this.runs.add(owner, frame.length);
+  }
+
+  /** Appends a copy of bytes[start, end) and a '\n', charged to owner. */
+  pushLine(bytes: Buffer, start: number, end: number, owner: OutputOwner | null = null): void {
+    const length = end - start + 1;
+    let data = this.data;
+    if (data === null || this.end + length > data.length) data = this.makeRoom(length);
+    bytes.copy(data, this.end, start, end);
+    data[this.end + length - 1] = LF;
+    this.end += length;
+    this.runs.add(owner, length);
   }
 
   /** The buffer holding the unsent bytes, at offset, for one send(); null when empty. */

@@ -32,6 +32,7 @@ class Member implements Session {
 
 export class ChatRoom implements Service {
   readonly mode = 'chat' as const;
+  readonly linesAsBytes = false;
   /** Members in join order (Set keeps insertion order): /who lists them so. */
   private readonly members = new Set<Member>();
   /** Lower-cased nick → member: nicks are unique ignoring case. */

@@ -60,6 +60,7 @@ const byJoinOrder = (a: Entry, b: Entry): number => a.seq - b.seq || (a.node < b
 
 export class ClusterRoom implements Service, ClusterHandler {
   readonly mode = 'chat' as const;
+  readonly linesAsBytes = false;
   /** Resolves once this node has registered and seen the cluster's members: then it may listen. */
   readonly ready: Promise<void>;
   private readonly node: string;

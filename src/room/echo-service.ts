@@ -14,6 +14,11 @@ class EchoSession implements Session {
     this.peer.send(encodeLine(text));
   }
 
+  /** The line as it came (checked UTF-8, a stripped '\r' still stripped): no string in between. */
+  lineBytes(bytes: Buffer, start: number, end: number): void {
+    this.peer.sendLine(bytes, start, end);
+  }
+
   reject(code: FrameError): void {
     this.peer.send(this.rejections.frameFor(code));
   }
@@ -23,6 +28,7 @@ class EchoSession implements Session {
 
 export class EchoService implements Service {
   readonly mode = 'echo' as const;
+  readonly linesAsBytes = true;
   private readonly rejections: Rejections;
 
   constructor(options: { maxLineBytes: number }) {

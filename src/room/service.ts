@@ -14,6 +14,8 @@ export type CloseReason =
 export interface Peer {
   /** Queues one encoded frame. Transports send what a round queued in one write per peer. */
   send(frame: Buffer): void;
+  /** Queues bytes[start, end) and a '\n' (a line passed on as it came: echo). */
+  sendLine(bytes: Buffer, start: number, end: number): void;
   /** Sends what is queued, then closes; no more lines reach the session. */
   end(): void;
 }
@@ -28,6 +30,8 @@ export interface Session extends LineSink {
 /** What runs on a transport: the chat room or the echo service. */
 export interface Service {
   readonly mode: ServiceMode;
+  /** Its sessions take lines as bytes (Session.lineBytes), never decoded to strings. */
+  readonly linesAsBytes: boolean;
   /** A new connection: greets it and returns its session. */
   open(peer: Peer): Session;
   /** The server is stopping: tell everyone, before the transport flushes and closes. */

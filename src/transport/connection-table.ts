@@ -22,6 +22,8 @@ export interface Link {
   readonly foreignBytes: number;
   /** Queues a frame (the same Buffer may go to many links), charged to owner. */
   queue(frame: Buffer, owner: OutputOwner | null): void;
+  /** Queues a copy of bytes[start, end) and a '\n', charged to owner. */
+  queueLine(bytes: Buffer, start: number, end: number, owner: OutputOwner | null): void;
   /** Hands queued output to the kernel now, unless it is known to be full. Reports progress
    *  through Connection.wrote() and drained(), failures through failed(). */
   flush(why: 'round end' | 'over cap'): void;
@@ -77,7 +79,7 @@ export class Connection implements Peer, LineSink, OutputOwner {
     private readonly table: ConnectionTable,
     readonly remote: string,
   ) {
-    this.decoder = new LineDecoder({ maxLineBytes: table.limits.maxLineBytes });
+    this.decoder = new LineDecoder({ maxLineBytes: table.limits.maxLineBytes, bytes: table.linesAsBytes });
     this.lastActive = this.lastProgress = table.clock.now();
   }
 
@@ -94,7 +96,18 @@ export class Connection implements Peer, LineSink, OutputOwner {
 
   send(frame: Buffer): void {
     if (this.state === 'closed' || this.condemned) return;
-    this.table.queueFrame(this, frame);
+    const link = this.link;
+    if (link.unsentBytes === 0) this.lastProgress = this.table.clock.now();
+    link.queue(frame, this.table.producer);
+    this.table.queued(this);
+  }
+
+  sendLine(bytes: Buffer, start: number, end: number): void {
+    if (this.state === 'closed' || this.condemned) return;
+    const link = this.link;
+    if (link.unsentBytes === 0) this.lastProgress = this.table.clock.now();
+    link.queueLine(bytes, start, end, this.table.producer);
+    this.table.queued(this);
   }
 
   end(): void {
@@ -111,6 +124,12 @@ export class Connection implements Peer, LineSink, OutputOwner {
     // After /quit (or a close) the rest of what it sent is not read.
     if (this.state !== 'open') return this.decoder.stop();
     this.session!.line(text);
+    if (this.waiting > this.table.highWaterBytes && this.state === 'open') this.table.pause(this);
+  }
+
+  lineBytes(bytes: Buffer, start: number, end: number): void {
+    if (this.state !== 'open') return this.decoder.stop();
+    this.session!.lineBytes!(bytes, start, end);
     if (this.waiting > this.table.highWaterBytes && this.state === 'open') this.table.pause(this);
   }
 
@@ -171,6 +190,9 @@ export interface TableOptions {
   trace: TraceSink | null;
   /** Where failures are logged (stderr). */
   log: (line: string) => void;
+  /** After the round-end flush asked every dirty link to flush: send what they staged (an
+   *  engine that sends many connections' output in one call); without it, links send at once. */
+  commitFlush?: () => void;
 }
 
 /** Every connection of one server. */
@@ -182,7 +204,10 @@ export class ConnectionTable {
   readonly highWaterBytes: number;
   readonly lowWaterBytes: number;
   private readonly service: Service;
+  /** The service takes lines as bytes: every decoder delivers them so. */
+  readonly linesAsBytes: boolean;
   private readonly log: (line: string) => void;
+  private readonly commitFlush: (() => void) | undefined;
   private readonly open = new Set<Connection>();
   /** Connections with output queued this round: flushed once each at the round's end. */
   private readonly dirty: Connection[] = [];
@@ -201,10 +226,12 @@ export class ConnectionTable {
 
   constructor(options: TableOptions) {
     this.service = options.service;
+    this.linesAsBytes = options.service.linesAsBytes;
     this.limits = options.limits;
     this.clock = options.clock;
     this.trace = options.trace;
     this.log = options.log;
+    this.commitFlush = options.commitFlush;
     this.highWaterBytes = Math.floor(this.limits.maxQueueBytes / 2);
     this.lowWaterBytes = Math.floor(this.highWaterBytes / 2);
     if (this.limits.idleTimeoutMs > 0) this.sweepBy(this.clock.now() + this.limits.idleTimeoutMs);
@@ -256,7 +283,7 @@ export class ConnectionTable {
     try {
       return fn();
     } catch (error) {
-      this.crashed(conn, error);
+      this.crash(conn, error);
       return undefined;
     } finally {
       this.current = outer;
@@ -283,15 +310,15 @@ export class ConnectionTable {
     else this.markDirty(conn);
   }
 
-  queueFrame(conn: Connection, frame: Buffer): void {
-    const link = conn.link;
-    if (link.unsentBytes === 0) conn.lastProgress = this.clock.now();
-    link.queue(frame, this.current);
+  /** Whose output is being queued now (the connection whose input is being handled). */
+  get producer(): Connection | null {
+    return this.current;
+  }
+
+  /** conn's link took more output: flush it at the round's end, and enforce the hard cap now. */
+  queued(conn: Connection): void {
     this.markDirty(conn);
-    if (conn.overSoftSince === 0 && link.foreignBytes > this.limits.softQueueBytes) {
-      conn.overSoftSince = this.clock.now();
-      this.sweepBy(conn.overSoftSince + this.softMs);
-    }
+    const link = conn.link;
     if (link.unsentBytes <= this.limits.maxQueueBytes) return;
     // Over the hard cap: try the kernel first (it may take it all), as --max-queue counts only
     // what the kernel refused; what it refuses now is the end of this connection.
@@ -327,14 +354,22 @@ export class ConnectionTable {
   readonly endRound = (): void => {
     for (let i = 0; i < this.resumable.length; i++) this.resume(this.resumable[i]!);
     this.resumable.length = 0;
-    // Index loop: a flush can close a connection, whose leaving queues more output.
-    for (let i = 0; i < this.dirty.length; i++) {
-      const conn = this.dirty[i]!;
-      conn.dirty = false;
-      if (conn.state === 'closed') continue;
-      this.handle(conn, () => conn.link.flush('round end'));
-      // What the kernel refused must be taken within the soft time (the stall rule).
-      if (conn.link.unsentBytes > 0) this.sweepBy(conn.lastProgress + this.softMs);
+    // In passes: a flush can close a connection, whose leaving queues more output for others.
+    for (let from = 0; from < this.dirty.length; ) {
+      const to = this.dirty.length;
+      for (let i = from; i < to; i++) {
+        const conn = this.dirty[i]!;
+        conn.dirty = false;
+        if (conn.state !== 'closed') this.handle(conn, () => conn.link.flush('round end'));
+      }
+      this.commitFlush?.();
+      // What the kernel refused must be taken within the soft time (the stall rule), and output
+      // others sent may stay over --soft-queue only as long (the soft rule).
+      for (let i = from; i < to; i++) {
+        const conn = this.dirty[i]!;
+        if (conn.state !== 'closed' && conn.link.unsentBytes > 0) this.refusedSome(conn);
+      }
+      from = to;
     }
     this.dirty.length = 0;
     for (let i = 0; i < this.condemned.length; i++) this.close(this.condemned[i]!, 'too slow');
@@ -388,7 +423,7 @@ export class ConnectionTable {
   /** An exception while handling conn: logged once with its stack; its session ends, what was
    *  already queued for it is still flushed, then it closes. Nobody else is touched. A failure
    *  while it was already ending (its flush) closes it at once. */
-  private crashed(conn: Connection, error: unknown): void {
+  crash(conn: Connection, error: unknown): void {
     this.logFailure(conn, error);
     this.trace?.event({ kind: 'failure', fd: conn.fd, message: (error as Error)?.message ?? String(error) });
     if (conn.state !== 'open') return this.close(conn, 'server error');
@@ -399,6 +434,15 @@ export class ConnectionTable {
   private logFailure(conn: Connection, error: unknown): void {
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     this.log(`selectchat: internal error on fd ${conn.fd} (${conn.remote}); that connection is closed, the server goes on:\n${detail}`);
+  }
+
+  /** After a flush left conn's output partly unsent: start the clocks of the stall and soft rules. */
+  private refusedSome(conn: Connection): void {
+    this.sweepBy(conn.lastProgress + this.softMs);
+    if (conn.overSoftSince === 0 && conn.link.foreignBytes > this.limits.softQueueBytes) {
+      conn.overSoftSince = this.clock.now();
+      this.sweepBy(conn.overSoftSince + this.softMs);
+    }
   }
 
   private get softMs(): number {

@@ -4,7 +4,7 @@
 import { READABLE, constants, isSystemError, native, type SocketAddress } from '../binding/native.js';
 import type { EventLoop } from '../loop/event-loop.js';
 import type { OutputOwner } from '../loop/owner-runs.js';
-import { NonBlockingStream, type StreamHandler } from '../loop/stream.js';
+import { NonBlockingStream, SendBatch, type StreamHandler } from '../loop/stream.js';
 import { SERVER_FULL } from '../room/protocol.js';
 import type { TraceSink } from '../trace/events.js';
 import { SERVER_FULL_FRAME, errorCode } from './connection-policy.js';
@@ -24,7 +24,7 @@ const ACCEPT_RETRY_MS = 100;
 class LoopLink implements Link, StreamHandler {
   private readonly stream: NonBlockingStream;
 
-  constructor(server: LoopServer, private readonly conn: Connection, readonly fd: number) {
+  constructor(private readonly server: LoopServer, readonly conn: Connection, readonly fd: number) {
     this.stream = new NonBlockingStream(server.loop, fd, this, server.receiveBuffer, server.trace, conn.decoder, conn);
   }
 
@@ -44,8 +44,20 @@ class LoopLink implements Link, StreamHandler {
     this.stream.queue.push(frame, owner);
   }
 
-  flush(): void {
-    this.stream.flush('round end');
+  queueLine(bytes: Buffer, start: number, end: number, owner: OutputOwner | null): void {
+    this.stream.queue.pushLine(bytes, start, end, owner);
+  }
+
+  /** At a round's end the send joins the server's batch (one crossing for every connection);
+   *  over the hard cap it is made at once, alone. */
+  flush(why: 'round end' | 'over cap'): void {
+    if (why === 'over cap') this.stream.flush('round end');
+    else this.stream.stage(this.server.sendBatch, this);
+  }
+
+  /** The batch's result for this connection's send. */
+  sent(result: number): void {
+    this.stream.sent(result, 'round end');
   }
 
   setReading(on: boolean): void {
@@ -56,8 +68,8 @@ class LoopLink implements Link, StreamHandler {
     this.stream.close(graceful);
   }
 
-  received(buffer: Buffer, n: number): number {
-    return this.conn.received(buffer, 0, n);
+  received(buffer: Buffer, start: number, end: number): number {
+    return this.conn.received(buffer, start, end);
   }
 
   ended(): void {
@@ -66,6 +78,10 @@ class LoopLink implements Link, StreamHandler {
 
   failed(error: unknown): void {
     this.conn.failed(error);
+  }
+
+  crashed(error: unknown): void {
+    this.server.crashed(this.conn, error);
   }
 
   wrote(n: number): void {
@@ -83,6 +99,8 @@ export class LoopServer implements ChatServer {
   readonly loop: EventLoop;
   readonly trace: TraceSink | null;
   readonly receiveBuffer = Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES);
+  /** The round-end sends of every connection, made in one crossing. */
+  readonly sendBatch = new SendBatch<LoopLink>();
   private readonly table: ConnectionTable;
   private readonly log: (message: string) => void;
   private listenFd: number;
@@ -97,7 +115,7 @@ export class LoopServer implements ChatServer {
     this.address = native.getsockname(this.listenFd);
     this.trace?.event({ kind: 'listening', fd: this.listenFd, address: this.address.address, port: this.address.port });
     const clock: Clock = {
-      now: () => loop.now(),
+      now: () => loop.roundTime,
       every: (ms, fn) => {
         const timer = loop.setInterval(ms, fn);
         return () => loop.clearTimer(timer);
@@ -108,9 +126,17 @@ export class LoopServer implements ChatServer {
       },
       requestRound: () => loop.requestRound(),
     };
-    this.table = new ConnectionTable({ service: options.service, limits: options.limits, clock, trace: this.trace, log: options.log });
+    this.table = new ConnectionTable({
+      service: options.service, limits: options.limits, clock, trace: this.trace, log: options.log,
+      commitFlush: () => this.sendBatch.run((link, result) => this.table.handle(link.conn, () => link.sent(result))),
+    });
     loop.watch(this.listenFd, () => this.acceptAll(), READABLE);
     loop.onRoundEnd(this.table.endRound);
+  }
+
+  /** An exception while handling conn's socket: the table closes conn alone and logs it. */
+  crashed(conn: Connection, error: unknown): void {
+    this.table.crash(conn, error);
   }
 
   get connections(): number {

@@ -18,6 +18,8 @@ import type { ChatServer, ServerOptions } from './server.js';
 /** Most turns in a row that only admitted connections, whose output waits for the next turn. */
 const MAX_DEFERRED_TURNS = 256;
 
+const NEWLINE = 0x0a;
+
 /** What --trace may read of a socket's libuv handle (private to Node: read only for the trace). */
 interface HandleView {
   _handle?: { fd?: unknown; writeQueueSize?: unknown } | null;
@@ -77,6 +79,13 @@ class NetLink implements Link {
     this.frames.push(frame);
     this.queuedBytes += frame.length;
     this.runs.add(owner, frame.length);
+  }
+
+  queueLine(bytes: Buffer, start: number, end: number, owner: OutputOwner | null): void {
+    const frame = Buffer.allocUnsafe(end - start + 1);
+    bytes.copy(frame, 0, start, end);
+    frame[end - start] = NEWLINE;
+    this.queue(frame, owner);
   }
 
   flush(): void {

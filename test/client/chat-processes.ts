@@ -1,7 +1,8 @@
 // Real processes for the client's tests: a selectchat server child, selectchat clients, and a
 // plain net socket playing the other person in the room. Every wait is bounded.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { constants, native } from '../../src/binding/native.js';
 import { CLI, ENGINES, startServer, type ServerProcess } from '../helpers/server.js';
 
 export { CLI };
@@ -89,13 +90,13 @@ export function runClient(args: string[], input: string | Buffer, ms = WAIT_MS):
   return finished(child, ms);
 }
 
-/** A port nothing listens on: one the kernel just handed out and took back. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/** A port nothing listens on, held by this process until release(). */
+export function closedPort(): { port: number; release: () => void } {
+  // Bound but never listening: a connect is refused, and no other process can take the port
+  // (and answer) while it is held, as it could if it were let go at once.
+  const fd = native.socket(constants.AF_INET, constants.SOCK_STREAM);
+  native.bind(fd, '127.0.0.1', 0);
+  return { port: native.getsockname(fd).port, release: () => native.close(fd) };
 }
 
 /** The other person in the room: a plain net socket that reads lines. */

@@ -159,9 +159,13 @@ describe.each(ENGINE_PAIRS)('server engine %s, client engine %s', (serverEngine,
 
 describe.each(CLIENT_ENGINES)('client engine %s without a server', (clientEngine) => {
   it('connection refused: "connect ECONNREFUSED HOST:PORT" on stderr, exit 1', async () => {
-    const port = await closedPort();
-    const run = await runClient(['--port', String(port), '--engine', clientEngine], 'hello\n');
-    expect(run).toEqual({ code: 1, stdout: '', stderr: `selectchat: connect ECONNREFUSED 127.0.0.1:${port}\n` });
+    const { port, release } = closedPort();
+    try {
+      const run = await runClient(['--port', String(port), '--engine', clientEngine], 'hello\n');
+      expect(run).toEqual({ code: 1, stdout: '', stderr: `selectchat: connect ECONNREFUSED 127.0.0.1:${port}\n` });
+    } finally {
+      release();
+    }
   });
 });
 

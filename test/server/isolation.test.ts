@@ -21,6 +21,7 @@ const BOOM = 'boom';
 /** Echo, except that a `boom` line throws: a bug in the service, as the server sees it. */
 class FaultyEcho implements Service {
   readonly mode = 'echo' as const;
+  readonly linesAsBytes = false;
   private readonly echo = new EchoService({ maxLineBytes: DEFAULT_LIMITS.maxLineBytes });
 
   open(peer: Peer): Session {
