@@ -97,11 +97,12 @@ export class EventLoop {
   /** Set by requestYield(): yield to Node after this round, however busy. */
   private yieldRequested = false;
 
+  /** backend: the multiplexer's name, or a ready Backend (a test's fake: no kernel involved). */
   constructor(
-    backend: BackendName = 'select',
+    backend: BackendName | Backend = 'select',
     private readonly trace: TraceSink | null = null,
   ) {
-    this.backend = createBackend(backend, this, trace);
+    this.backend = typeof backend === 'string' ? createBackend(backend, this, trace) : backend;
   }
 
   /** The loop's monotonic clock, in ms. */
