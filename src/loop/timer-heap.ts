@@ -50,8 +50,11 @@ export class TimerHeap {
       this.pop();
       if (top.interval > 0) {
         // Next period from the due time, not from now, so a repeating timer does not drift;
-        // after a long stall it fires once and skips the periods it missed.
-        top.due = Math.max(top.due + top.interval, now);
+        // after a long stall it fires once and skips the periods it missed: the next due is
+        // the first period after now (due = now would fire it again in this very call).
+        top.due += top.interval * (Math.floor((now - top.due) / top.interval) + 1);
+        // (now - due) / interval may round down to one period short when now is on a period.
+        if (top.due <= now) top.due += top.interval;
         this.push(top);
       } else {
         top.active = false;
