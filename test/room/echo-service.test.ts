@@ -22,6 +22,16 @@ describe('EchoService', () => {
     expect(a.peer.ended).toBe(false);
   });
 
+  it('takes its lines as bytes and passes them on as they are (the transport never decodes them)', () => {
+    const service = new EchoService({ maxLineBytes: MAX_LINE_BYTES });
+    expect(service.linesAsBytes).toBe(true);
+    const a = connect(service);
+    const received = Buffer.from('..héllo 😀..');
+    a.session.lineBytes!(received, 2, received.length - 2);
+    received.fill(0x21);
+    expect(a.peer.take()).toEqual(['héllo 😀']);
+  });
+
   it('answers a rejected line with the protocol\'s error lines', () => {
     const a = connect(new EchoService({ maxLineBytes: MAX_LINE_BYTES }));
     a.session.reject(ERR_LINE_TOO_LONG);

@@ -11,6 +11,11 @@ export class MemoryPeer implements Peer {
     this.frames.push(frame);
   }
 
+  /** A line passed on as bytes (echo): kept as the frame a transport would send. */
+  sendLine(bytes: Buffer, start: number, end: number): void {
+    this.frames.push(Buffer.concat([bytes.subarray(start, end), Buffer.from('\n')]));
+  }
+
   end(): void {
     this.ended = true;
   }
