@@ -6,9 +6,9 @@
 #include "batch.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <sys/socket.h>
-
-#include <vector>
+#include <sys/uio.h>
 
 #include "args.h"
 #include "errors.h"
@@ -60,55 +60,54 @@ Napi::Value RecvMany(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// sendMany(fds, count, buffers, offsets, lengths, results): one send() per fd of
-// buffers[i][offsets[i], offsets[i] + lengths[i]); results[i] = bytes taken, -EAGAIN, or -errno.
-// Every element of buffers is read (which may run JavaScript: a getter) before any pointer is
-// taken, so nothing can detach a buffer between taking its pointer and the system call.
-Napi::Value SendMany(const Napi::CallbackInfo& info) {
+// sendRanges(fds, count, buffer, starts, offsets, lengths, results): for each fd i, one
+// sendmsg() gathering the ranges starts[i] .. starts[i+1]-1 of buffer, range r being
+// buffer[offsets[r], offsets[r] + lengths[r]) (at most IOV_MAX of them: the rest is a partial
+// send, as a short write is); results[i] = bytes taken, -EAGAIN, or -errno. One buffer holds
+// every range, so no JavaScript can run between reading a pointer and the system calls.
+Napi::Value SendRanges(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t count;
-  int32_t *fds, *offsets, *lengths, *results;
-  size_t n_fds, n_offsets, n_lengths, n_results;
+  int32_t *fds, *starts, *offsets, *lengths, *results;
+  size_t n_fds, n_starts, n_offsets, n_lengths, n_results;
+  uint8_t* data;
+  size_t size;
   if (!IntegerArg(info, 1, "count", 0, kMaxBatch, &count) ||
       !Int32ArrayArg(info, 0, "fds", static_cast<size_t>(count), &fds, &n_fds) ||
-      !Int32ArrayArg(info, 3, "offsets", static_cast<size_t>(count), &offsets, &n_offsets) ||
-      !Int32ArrayArg(info, 4, "lengths", static_cast<size_t>(count), &lengths, &n_lengths) ||
-      !Int32ArrayArg(info, 5, "results", static_cast<size_t>(count), &results, &n_results))
+      !BufferArg(info, 2, &data, &size) ||
+      !Int32ArrayArg(info, 3, "starts", static_cast<size_t>(count) + 1, &starts, &n_starts) ||
+      !Int32ArrayArg(info, 4, "offsets", 0, &offsets, &n_offsets) ||
+      !Int32ArrayArg(info, 5, "lengths", 0, &lengths, &n_lengths) ||
+      !Int32ArrayArg(info, 6, "results", static_cast<size_t>(count), &results, &n_results))
     return Napi::Value();
-  if (!info[2].IsArray()) {
-    ThrowTypeError(env, "The \"buffers\" argument must be an array of Buffers");
-    return Napi::Value();
-  }
-  Napi::Array array = info[2].As<Napi::Array>();
-  if (array.Length() < static_cast<uint32_t>(count)) {
-    ThrowRangeError(env, "ERR_OUT_OF_RANGE", "The \"buffers\" argument holds fewer than count buffers");
-    return Napi::Value();
-  }
-  std::vector<napi_value> items(static_cast<size_t>(count));
+  // Every range is checked before any send(): bad arguments never reach the kernel.
   for (int64_t i = 0; i < count; i++) {
-    if (napi_get_element(env, array, static_cast<uint32_t>(i), &items[i]) != napi_ok) return Napi::Value();
-  }
-  // From here on no JavaScript runs until every send() is done.
-  std::vector<uint8_t*> starts(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; i++) {
-    void* base;
-    size_t size;
-    if (napi_get_buffer_info(env, items[i], &base, &size) != napi_ok) {
-      ThrowTypeError(env, "The \"buffers\" argument must be an array of Buffers");
+    if (starts[i] < 0 || starts[i + 1] < starts[i] || static_cast<size_t>(starts[i + 1]) > n_offsets ||
+        static_cast<size_t>(starts[i + 1]) > n_lengths) {
+      ThrowRangeError(env, "ERR_OUT_OF_RANGE", "The \"starts\" argument does not index the ranges");
       return Napi::Value();
     }
-    if (offsets[i] < 0 || lengths[i] < 0 ||
-        static_cast<uint64_t>(offsets[i]) + static_cast<uint64_t>(lengths[i]) > size) {
-      ThrowRangeError(env, "ERR_OUT_OF_RANGE", "An offset and length lie outside their buffer");
+  }
+  int32_t ranges = count > 0 ? starts[count] : 0;
+  for (int32_t r = count > 0 ? starts[0] : 0; r < ranges; r++) {
+    if (offsets[r] < 0 || lengths[r] < 0 ||
+        static_cast<uint64_t>(offsets[r]) + static_cast<uint64_t>(lengths[r]) > size) {
+      ThrowRangeError(env, "ERR_OUT_OF_RANGE", "A range lies outside the buffer");
       return Napi::Value();
     }
-    starts[i] = static_cast<uint8_t*>(base) + offsets[i];
   }
+  iovec iov[IOV_MAX];
   for (int64_t i = 0; i < count; i++) {
+    int used = 0;
+    for (int32_t r = starts[i]; r < starts[i + 1] && used < IOV_MAX; r++, used++) {
+      iov[used].iov_base = data + offsets[r];
+      iov[used].iov_len = static_cast<size_t>(lengths[r]);
+    }
+    msghdr message = {};
+    message.msg_iov = iov;
+    message.msg_iovlen = static_cast<size_t>(used);
     int fd = fds[i];
-    uint8_t* at = starts[i];
-    size_t length = static_cast<size_t>(lengths[i]);
-    results[i] = Result([&] { return send(fd, at, length, MSG_NOSIGNAL); });
+    results[i] = Result([&] { return sendmsg(fd, &message, MSG_NOSIGNAL); });
   }
   return env.Undefined();
 }
@@ -117,7 +116,7 @@ Napi::Value SendMany(const Napi::CallbackInfo& info) {
 
 void InitBatch(Napi::Env env, Napi::Object exports) {
   exports.Set("recvMany", Napi::Function::New(env, RecvMany, "recvMany"));
-  exports.Set("sendMany", Napi::Function::New(env, SendMany, "sendMany"));
+  exports.Set("sendRanges", Napi::Function::New(env, SendRanges, "sendRanges"));
 }
 
 }  // namespace selectchat

@@ -5,7 +5,7 @@
 
 namespace selectchat {
 
-// Adds recvMany() and sendMany() to exports.
+// Adds recvMany() and sendRanges() to exports.
 void InitBatch(Napi::Env env, Napi::Object exports);
 
 }  // namespace selectchat

@@ -138,9 +138,11 @@ export interface Native {
   /** One recv() per fd in one crossing: fds[i] (i < count) reads into buffer[i * slotBytes, +
    *  slotBytes); results[i] = bytes read, 0 at EOF, -EAGAIN, or -errno for a failure. */
   recvMany(fds: Int32Array, count: number, buffer: Buffer, slotBytes: number, results: Int32Array): void;
-  /** One send() per fd in one crossing: fds[i] sends buffers[i][offsets[i], + lengths[i]);
-   *  results[i] = bytes taken, -EAGAIN, or -errno for a failure. Never raises SIGPIPE. */
-  sendMany(fds: Int32Array, count: number, buffers: readonly Buffer[], offsets: Int32Array, lengths: Int32Array, results: Int32Array): void;
+  /** One gathering send (sendmsg) per fd in one crossing: fds[i] sends the ranges starts[i] ..
+   *  starts[i+1]-1 of buffer, range r being buffer[offsets[r], + lengths[r]) (at most IOV_MAX:
+   *  the rest is a partial send); results[i] = bytes taken, -EAGAIN, or -errno for a failure.
+   *  Never raises SIGPIPE. */
+  sendRanges(fds: Int32Array, count: number, buffer: Buffer, starts: Int32Array, offsets: Int32Array, lengths: Int32Array, results: Int32Array): void;
   shutdown(fd: number, how: number): void;
   /** Closes fd; never retried on EINTR (Linux has released the fd already). */
   close(fd: number): void;

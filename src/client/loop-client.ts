@@ -8,6 +8,7 @@ import { WRITABLE, constants, isSystemError, native } from '../binding/native.js
 import { systemError } from '../binding/sys-error.js';
 import { LineDecoder } from '../framing/line-decoder.js';
 import type { EventLoop } from '../loop/event-loop.js';
+import { SendQueue } from '../loop/send-queue.js';
 import { NonBlockingStream, type StreamHandler } from '../loop/stream.js';
 import type { TraceSink } from '../trace/events.js';
 import { isIPv6 } from '../transport/endpoint.js';
@@ -55,7 +56,7 @@ class LoopClient implements ClientTransport, StreamHandler {
   /** Output queued since the last flush: flush at the round's end. */
   private dirty = false;
   private readonly decoder: LineDecoder;
-  private readonly stream: NonBlockingStream;
+  private readonly stream: NonBlockingStream<SendQueue>;
 
   constructor(
     private readonly loop: EventLoop,
@@ -65,7 +66,7 @@ class LoopClient implements ClientTransport, StreamHandler {
     trace: TraceSink | null,
   ) {
     this.decoder = new LineDecoder({ maxLineBytes });
-    this.stream = new NonBlockingStream(loop, fd, this, Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES), trace, this.decoder);
+    this.stream = new NonBlockingStream(loop, fd, this, Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES), trace, this.decoder, new SendQueue());
     loop.onRoundEnd(() => this.endRound());
   }
 

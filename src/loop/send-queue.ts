@@ -1,9 +1,8 @@
-// A connection's unsent output as one contiguous byte buffer, like a Redis client's reply
-// buffer: frames are copied in as they are queued, and one send() writes all of them. Measured
-// on chat fan-out: gathering ~100 small frames per sendmsg() spent more in N-API (one call per
-// buffer) than copying them costs, and left the select engine behind libuv's joined writes.
-// Pure: the stream that owns it makes the system call and reports how much the kernel took.
-import { OwnerRuns, type OutputOwner } from './owner-runs.js';
+// Unsent output as one contiguous byte buffer of its own, like a Redis client's reply buffer:
+// frames are copied in as they are queued, and one send() writes all of them. The client's
+// output, and what a server connection keeps across rounds when the kernel refused some (during
+// a round a server connection's output is ranges of the shared RoundLog instead).
+import { native } from '../binding/native.js';
 
 /** First capacity of a queue's buffer. */
 const INITIAL_BYTES = 4096;
@@ -11,17 +10,11 @@ const INITIAL_BYTES = 4096;
 const KEEP_BYTES = 64 * 1024;
 const LF = 0x0a;
 
-/** Bytes waiting to be written: data[start, end), with whose they are. */
+/** Bytes waiting to be written: data[start, end). */
 export class SendQueue {
   private data: Buffer | null = null;
   private start = 0;
   private end = 0;
-  private readonly runs: OwnerRuns;
-
-  /** self: the connection this queue writes to (its own replies are not foreign). */
-  constructor(self: OutputOwner | null = null) {
-    this.runs = new OwnerRuns(self);
-  }
 
   /** Unsent bytes. */
   get bytes(): number {
@@ -32,36 +25,38 @@ export class SendQueue {
     return this.end === this.start;
   }
 
-  /** Unsent bytes that other connections' lines (or the server) produced. */
-  get foreignBytes(): number {
-    return this.runs.foreign;
-  }
-
   /** Bytes the buffer can hold before it must move or grow (0 when released). */
   get capacity(): number {
     return this.data?.length ?? 0;
   }
 
-  /** Appends a copy of frame (the caller may send the same frame to many queues), charged to
-   *  owner: the connection whose line produced it (null: the server itself). */
-  push(frame: Uint8Array, owner: OutputOwner | null = null): void {
-    if (frame.length === 0) return;
+  /** Appends a copy of frame (the caller may send the same frame to many queues); returns the
+   *  bytes now unsent. */
+  push(frame: Uint8Array): number {
+    const length = frame.length;
+    if (length === 0) return this.end - this.start;
     let data = this.data;
-    if (data === null || this.end + frame.length > data.length) data = this.makeRoom(frame.length);
+    const end = this.end;
+    if (data === null || end + length > data.length) data = this.makeRoom(length);
     data.set(frame, this.end);
-    this.end += frame.length;
-    this.runs.add(owner, frame.length);
+    this.end += length;
+    return this.end - this.start;
   }
 
-  /** Appends a copy of bytes[start, end) and a '\n', charged to owner. */
-  pushLine(bytes: Buffer, start: number, end: number, owner: OutputOwner | null = null): void {
+  /** Appends a copy of bytes[start, end) and a '\n'; returns the bytes now unsent. */
+  pushLine(bytes: Buffer, start: number, end: number): number {
     const length = end - start + 1;
     let data = this.data;
     if (data === null || this.end + length > data.length) data = this.makeRoom(length);
     bytes.copy(data, this.end, start, end);
     data[this.end + length - 1] = LF;
     this.end += length;
-    this.runs.add(owner, length);
+    return this.end - this.start;
+  }
+
+  /** One send() of everything queued: bytes taken or -EAGAIN; a failure throws. */
+  sendTo(fd: number): number {
+    return this.data === null || this.empty ? 0 : native.send(fd, this.data, this.start, this.end - this.start);
   }
 
   /** The buffer holding the unsent bytes, at offset, for one send(); null when empty. */
@@ -76,13 +71,11 @@ export class SendQueue {
   /** The kernel took n bytes from the front. */
   consume(n: number): void {
     this.start += n;
-    this.runs.consume(n);
     if (this.start === this.end) this.reset();
   }
 
   /** Drops everything (the connection is gone). */
   clear(): void {
-    this.runs.clear();
     this.data = null;
     this.start = this.end = 0;
   }

@@ -6,8 +6,6 @@ import { READABLE, WRITABLE, constants, native } from '../binding/native.js';
 import { systemError } from '../binding/sys-error.js';
 import type { TraceSink } from '../trace/events.js';
 import { NOT_READ, type EventLoop } from './event-loop.js';
-import type { OutputOwner } from './owner-runs.js';
-import { SendQueue } from './send-queue.js';
 
 /** Reads per readable event before the round goes on, so one flooding peer cannot starve the
  *  rest (libuv uses 32 too). */
@@ -40,8 +38,17 @@ export interface PendingBytes {
   readonly pendingBytes: number;
 }
 
-export class NonBlockingStream {
-  readonly queue: SendQueue;
+/** A stream's unsent output: a SendQueue (the client) or an OutputQueue (a server connection). */
+export interface StreamOutput {
+  readonly bytes: number;
+  readonly empty: boolean;
+  /** One send of everything queued, now: bytes taken or -EAGAIN; a failure throws. */
+  sendTo(fd: number): number;
+  consume(n: number): void;
+  clear(): void;
+}
+
+export class NonBlockingStream<Q extends StreamOutput = StreamOutput> {
   /** What the loop watches this fd for: the stream alone changes it, so it keeps its own copy. */
   private interest = READABLE;
 
@@ -54,10 +61,8 @@ export class NonBlockingStream {
     private readonly trace: TraceSink | null,
     /** For the trace: the decoder's unfinished line. */
     private readonly kept: PendingBytes,
-    /** Whose output is "own" in the queue (a server connection), or null. */
-    self: OutputOwner | null = null,
+    readonly queue: Q,
   ) {
-    this.queue = new SendQueue(self);
     // The loop reads a round's ready streams in one crossing (recvMany) and hands each its bytes.
     loop.watch(fd, (events) => this.onEvents(events), READABLE, { batched: true, onError: (error) => handler.crashed(error) });
   }
@@ -75,34 +80,21 @@ export class NonBlockingStream {
    *  writable while the kernel leaves some unsent. */
   flush(why: 'round end' | 'writable'): void {
     if (why === 'round end' && this.interest & WRITABLE) return;
-    const queue = this.queue;
-    const buffer = queue.buffer;
-    if (buffer === null) return this.sent(0, why);
+    if (this.queue.empty) return this.sent(0, why);
     let n: number;
     try {
-      n = native.send(this.fd, buffer, queue.offset, queue.bytes);
+      n = this.queue.sendTo(this.fd);
     } catch (error) {
       return this.handler.failed(error);
     }
     this.sent(n, why);
   }
 
-  /** The round-end flush as a batch entry: stages this stream's send() in batch under item
-   *  (whose owner then calls sent() with the result), or finishes at once when there is
-   *  nothing to send now. */
-  stage<T>(batch: SendBatch<T>, item: T): void {
-    if (this.interest & WRITABLE) return;
-    const queue = this.queue;
-    const buffer = queue.buffer;
-    if (buffer === null) return this.sent(0, 'round end');
-    batch.add(item, this.fd, buffer, queue.offset, queue.bytes);
-  }
-
-  /** A send() of the queue returned result (bytes taken, -EAGAIN, or -errno from a batch). */
+  /** A send of the queue returned result (bytes taken, -EAGAIN, or -errno from a batch). */
   sent(result: number, why: 'round end' | 'writable'): void {
     const queue = this.queue;
     if (result < 0 && result !== -EAGAIN) return this.handler.failed(systemError(-result, 'send'));
-    if (queue.buffer !== null) {
+    if (!queue.empty) {
       const sent = result > 0 ? result : 0;
       const before = queue.bytes;
       if (sent > 0) queue.consume(sent);
@@ -197,65 +189,5 @@ export class NonBlockingStream {
     } catch {
       // Reset by the peer: nothing left to protect.
     }
-  }
-}
-
-/** A round's sends, made in one crossing (sendMany): streams stage() into it under an item of
- *  their owner's, run() sends and hands each item its result, in staging order. */
-export class SendBatch<T> {
-  private items: T[] = [];
-  private readonly buffers: Buffer[] = [];
-  private fds = new Int32Array(64);
-  private offsets = new Int32Array(64);
-  private lengths = new Int32Array(64);
-  private results = new Int32Array(64);
-
-  add(item: T, fd: number, buffer: Buffer, offset: number, length: number): void {
-    const i = this.items.length;
-    if (i === this.fds.length) this.grow();
-    this.items.push(item);
-    this.buffers.push(buffer);
-    this.fds[i] = fd;
-    this.offsets[i] = offset;
-    this.lengths[i] = length;
-  }
-
-  /** Sends everything staged (one send() is no cheaper in a batch), then calls
-   *  finish(item, result) for each: bytes taken, -EAGAIN, or -errno. */
-  run(finish: (item: T, result: number) => void): void {
-    const count = this.items.length;
-    if (count === 0) return;
-    if (count === 1) {
-      this.results[0] = sendOne(this.fds[0]!, this.buffers[0]!, this.offsets[0]!, this.lengths[0]!);
-    } else {
-      native.sendMany(this.fds, count, this.buffers, this.offsets, this.lengths, this.results);
-    }
-    const items = this.items;
-    this.items = [];
-    this.buffers.length = 0;
-    for (let i = 0; i < count; i++) finish(items[i]!, this.results[i]!);
-  }
-
-  private grow(): void {
-    const grown = (old: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
-      const array = new Int32Array(old.length * 2);
-      array.set(old);
-      return array;
-    };
-    this.fds = grown(this.fds);
-    this.offsets = grown(this.offsets);
-    this.lengths = grown(this.lengths);
-    this.results = new Int32Array(this.fds.length);
-  }
-}
-
-/** One send() with the batch's way of reporting: bytes, -EAGAIN, or -errno (not thrown). */
-function sendOne(fd: number, buffer: Buffer, offset: number, length: number): number {
-  try {
-    return native.send(fd, buffer, offset, length);
-  } catch (error) {
-    const errno = (error as { errno?: unknown }).errno;
-    if (typeof errno === 'number') return errno;
-    throw error;
   }
 }

@@ -20,10 +20,11 @@ export interface Link {
   readonly unsentBytes: number;
   /** Of that, the bytes other connections' lines (or the server) produced. */
   readonly foreignBytes: number;
-  /** Queues a frame (the same Buffer may go to many links), charged to owner. */
-  queue(frame: Buffer, owner: OutputOwner | null): void;
-  /** Queues a copy of bytes[start, end) and a '\n', charged to owner. */
-  queueLine(bytes: Buffer, start: number, end: number, owner: OutputOwner | null): void;
+  /** Queues a frame (the same Buffer may go to many links), charged to owner; returns the
+   *  bytes now unsent. */
+  queue(frame: Buffer, owner: OutputOwner | null): number;
+  /** Queues a copy of bytes[start, end) and a '\n', charged to owner; returns the bytes unsent. */
+  queueLine(bytes: Buffer, start: number, end: number, owner: OutputOwner | null): number;
   /** Hands queued output to the kernel now, unless it is known to be full. Reports progress
    *  through Connection.wrote() and drained(), failures through failed(). */
   flush(why: 'round end' | 'over cap'): void;
@@ -63,8 +64,10 @@ export class Connection implements Peer, LineSink, OutputOwner {
   waiting = 0;
   /** Last time it sent us a byte (the idle timeout). */
   lastActive: number;
-  /** Last time the kernel took a byte of its output, or its queue started (the stall rule). */
-  lastProgress: number;
+  /** Since when output has waited with the kernel taking none of it (the stall rule): set when a
+   *  flush first leaves some unsent, moved on whenever the kernel takes a byte; 0 while all of
+   *  it has gone out. */
+  stallingSince = 0;
   /** Since when the output others queued for it has been over --soft-queue (0: it is not). */
   overSoftSince = 0;
   /** Over --max-queue even after a write: closed as too slow at the round's end. */
@@ -80,7 +83,7 @@ export class Connection implements Peer, LineSink, OutputOwner {
     readonly remote: string,
   ) {
     this.decoder = new LineDecoder({ maxLineBytes: table.limits.maxLineBytes, bytes: table.linesAsBytes });
-    this.lastActive = this.lastProgress = table.clock.now();
+    this.lastActive = table.clock.now();
   }
 
   get fd(): number {
@@ -94,20 +97,21 @@ export class Connection implements Peer, LineSink, OutputOwner {
 
   // Peer: what the service does to it.
 
+  // The fan-out path: a broadcast runs this once per member, so it does as little as it can.
   send(frame: Buffer): void {
     if (this.state === 'closed' || this.condemned) return;
-    const link = this.link;
-    if (link.unsentBytes === 0) this.lastProgress = this.table.clock.now();
-    link.queue(frame, this.table.producer);
-    this.table.queued(this);
+    const table = this.table;
+    const unsent = this.link.queue(frame, table.producer);
+    if (!this.dirty) table.markDirty(this);
+    if (unsent > table.maxQueueBytes) table.overCap(this);
   }
 
   sendLine(bytes: Buffer, start: number, end: number): void {
     if (this.state === 'closed' || this.condemned) return;
-    const link = this.link;
-    if (link.unsentBytes === 0) this.lastProgress = this.table.clock.now();
-    link.queueLine(bytes, start, end, this.table.producer);
-    this.table.queued(this);
+    const table = this.table;
+    const unsent = this.link.queueLine(bytes, start, end, table.producer);
+    if (!this.dirty) table.markDirty(this);
+    if (unsent > table.maxQueueBytes) table.overCap(this);
   }
 
   end(): void {
@@ -140,10 +144,6 @@ export class Connection implements Peer, LineSink, OutputOwner {
 
   // OutputOwner: its output, wherever it is queued.
 
-  charge(bytes: number): void {
-    this.waiting += bytes;
-  }
-
   credit(bytes: number): void {
     this.waiting -= bytes;
     if (this.paused && !this.resuming && this.waiting <= this.table.lowWaterBytes) this.table.resumeSoon(this);
@@ -165,12 +165,13 @@ export class Connection implements Peer, LineSink, OutputOwner {
   /** The kernel took bytes of its output. */
   wrote(bytes: number): void {
     if (bytes <= 0) return;
-    this.lastProgress = this.table.clock.now();
+    if (this.stallingSince !== 0) this.stallingSince = this.table.clock.now();
     if (this.overSoftSince > 0 && this.link.foreignBytes <= this.table.limits.softQueueBytes) this.overSoftSince = 0;
   }
 
   /** Everything queued has been taken by the kernel. */
   drained(): void {
+    this.stallingSince = 0;
     if (this.state === 'ending') this.table.close(this, this.table.stopping ? 'server shutting down' : 'closed');
   }
 
@@ -216,7 +217,9 @@ export class ConnectionTable {
   /** Connections over --max-queue: closed at the round's end. */
   private readonly condemned: Connection[] = [];
   /** The connection whose input is being handled: what is queued now is charged to it. */
-  private current: Connection | null = null;
+  producer: Connection | null = null;
+  /** --max-queue, read on every queued frame. */
+  readonly maxQueueBytes: number;
   /** When the next sweep is due (Infinity: none is: nothing to watch, the loop may sleep), and
    *  how to cancel its timer. */
   private sweepAt = Infinity;
@@ -228,6 +231,7 @@ export class ConnectionTable {
     this.service = options.service;
     this.linesAsBytes = options.service.linesAsBytes;
     this.limits = options.limits;
+    this.maxQueueBytes = options.limits.maxQueueBytes;
     this.clock = options.clock;
     this.trace = options.trace;
     this.log = options.log;
@@ -278,15 +282,15 @@ export class ConnectionTable {
   /** Runs fn on conn's behalf: output it queues is charged to conn, and an exception closes
    *  conn alone (logged once, with its stack) and never the server. */
   handle<T>(conn: Connection, fn: () => T): T | undefined {
-    const outer = this.current;
-    this.current = conn;
+    const outer = this.producer;
+    this.producer = conn;
     try {
       return fn();
     } catch (error) {
       this.crash(conn, error);
       return undefined;
     } finally {
-      this.current = outer;
+      this.producer = outer;
     }
   }
 
@@ -310,16 +314,9 @@ export class ConnectionTable {
     else this.markDirty(conn);
   }
 
-  /** Whose output is being queued now (the connection whose input is being handled). */
-  get producer(): Connection | null {
-    return this.current;
-  }
-
-  /** conn's link took more output: flush it at the round's end, and enforce the hard cap now. */
-  queued(conn: Connection): void {
-    this.markDirty(conn);
+  /** conn's output passed --max-queue. */
+  overCap(conn: Connection): void {
     const link = conn.link;
-    if (link.unsentBytes <= this.limits.maxQueueBytes) return;
     // Over the hard cap: try the kernel first (it may take it all), as --max-queue counts only
     // what the kernel refused; what it refuses now is the end of this connection.
     link.flush('over cap');
@@ -438,7 +435,8 @@ export class ConnectionTable {
 
   /** After a flush left conn's output partly unsent: start the clocks of the stall and soft rules. */
   private refusedSome(conn: Connection): void {
-    this.sweepBy(conn.lastProgress + this.softMs);
+    if (conn.stallingSince === 0) conn.stallingSince = this.clock.now();
+    this.sweepBy(conn.stallingSince + this.softMs);
     if (conn.overSoftSince === 0 && conn.link.foreignBytes > this.limits.softQueueBytes) {
       conn.overSoftSince = this.clock.now();
       this.sweepBy(conn.overSoftSince + this.softMs);
@@ -479,14 +477,14 @@ export class ConnectionTable {
         }
         next = Math.min(next, conn.lastActive + idleMs);
       }
-      if (link.unsentBytes > 0) {
-        if (now - conn.lastProgress >= softMs) {
+      if (link.unsentBytes > 0 && conn.stallingSince !== 0) {
+        if (now - conn.stallingSince >= softMs) {
           // It has taken nothing for --soft-seconds: it stopped reading (or half-closed and left).
           this.trace?.event({ kind: 'stalled', fd: conn.fd, unsent: link.unsentBytes, seconds: this.limits.softSeconds });
           this.close(conn, 'too slow');
           continue;
         }
-        next = Math.min(next, conn.lastProgress + softMs);
+        next = Math.min(next, conn.stallingSince + softMs);
       }
       if (conn.overSoftSince > 0) {
         if (link.foreignBytes <= this.limits.softQueueBytes) {

@@ -3,8 +3,10 @@
 // connection may do is decided by the ConnectionTable, the same one the libuv engine uses.
 import { READABLE, constants, isSystemError, native, type SocketAddress } from '../binding/native.js';
 import type { EventLoop } from '../loop/event-loop.js';
+import { OutputQueue, SendBatch } from '../loop/output-queue.js';
 import type { OutputOwner } from '../loop/owner-runs.js';
-import { NonBlockingStream, SendBatch, type StreamHandler } from '../loop/stream.js';
+import { RoundLog } from '../loop/round-log.js';
+import { NonBlockingStream, type StreamHandler } from '../loop/stream.js';
 import { SERVER_FULL } from '../room/protocol.js';
 import type { TraceSink } from '../trace/events.js';
 import { SERVER_FULL_FRAME, errorCode } from './connection-policy.js';
@@ -22,10 +24,11 @@ const ACCEPT_RETRY_MS = 100;
 
 /** A connection's socket on the loop: the stream moves the bytes, the connection decides. */
 class LoopLink implements Link, StreamHandler {
-  private readonly stream: NonBlockingStream;
+  private readonly stream: NonBlockingStream<OutputQueue>;
 
   constructor(private readonly server: LoopServer, readonly conn: Connection, readonly fd: number) {
-    this.stream = new NonBlockingStream(server.loop, fd, this, server.receiveBuffer, server.trace, conn.decoder, conn);
+    const output = new OutputQueue(server.roundLog, conn);
+    this.stream = new NonBlockingStream(server.loop, fd, this, server.receiveBuffer, server.trace, conn.decoder, output);
   }
 
   get unsentBytes(): number {
@@ -40,19 +43,24 @@ class LoopLink implements Link, StreamHandler {
     return this.conn.reading;
   }
 
-  queue(frame: Buffer, owner: OutputOwner | null): void {
-    this.stream.queue.push(frame, owner);
+  queue(frame: Buffer, owner: OutputOwner | null): number {
+    return this.stream.queue.push(frame, owner);
   }
 
-  queueLine(bytes: Buffer, start: number, end: number, owner: OutputOwner | null): void {
-    this.stream.queue.pushLine(bytes, start, end, owner);
+  queueLine(bytes: Buffer, start: number, end: number, owner: OutputOwner | null): number {
+    return this.stream.queue.pushLine(bytes, start, end, owner);
   }
 
-  /** At a round's end the send joins the server's batch (one crossing for every connection);
-   *  over the hard cap it is made at once, alone. */
+  /** At a round's end, output that is ranges of the round's log joins the server's batch (one
+   *  crossing for every connection); output kept from earlier rounds, or over the hard cap, is
+   *  sent at once, alone. */
   flush(why: 'round end' | 'over cap'): void {
-    if (why === 'over cap') this.stream.flush('round end');
-    else this.stream.stage(this.server.sendBatch, this);
+    const stream = this.stream;
+    if (why === 'round end' && stream.queue.ranges && !stream.waitingForWritable) {
+      this.server.sendBatch.add(this, this.fd, stream.queue);
+    } else {
+      stream.flush('round end');
+    }
   }
 
   /** The batch's result for this connection's send. */
@@ -99,8 +107,10 @@ export class LoopServer implements ChatServer {
   readonly loop: EventLoop;
   readonly trace: TraceSink | null;
   readonly receiveBuffer = Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES);
+  /** Every frame queued in a round, stored once; connections' output points into it. */
+  readonly roundLog = new RoundLog();
   /** The round-end sends of every connection, made in one crossing. */
-  readonly sendBatch = new SendBatch<LoopLink>();
+  readonly sendBatch = new SendBatch<LoopLink>(this.roundLog);
   private readonly table: ConnectionTable;
   private readonly log: (message: string) => void;
   private listenFd: number;
@@ -131,7 +141,11 @@ export class LoopServer implements ChatServer {
       commitFlush: () => this.sendBatch.run((link, result) => this.table.handle(link.conn, () => link.sent(result))),
     });
     loop.watch(this.listenFd, () => this.acceptAll(), READABLE);
-    loop.onRoundEnd(this.table.endRound);
+    loop.onRoundEnd(() => {
+      this.table.endRound();
+      // Whatever the kernel refused is copied out of the log before the next round reuses it.
+      this.roundLog.reset();
+    });
   }
 
   /** An exception while handling conn's socket: the table closes conn alone and logs it. */

@@ -74,18 +74,20 @@ class NetLink implements Link {
     return this.runs.foreign;
   }
 
-  queue(frame: Buffer, owner: OutputOwner | null): void {
-    if (frame.length === 0 || this.closed) return;
-    this.frames.push(frame);
-    this.queuedBytes += frame.length;
-    this.runs.add(owner, frame.length);
+  queue(frame: Buffer, owner: OutputOwner | null): number {
+    if (frame.length > 0 && !this.closed) {
+      this.frames.push(frame);
+      this.queuedBytes += frame.length;
+      this.runs.add(owner, frame.length);
+    }
+    return this.unsentBytes;
   }
 
-  queueLine(bytes: Buffer, start: number, end: number, owner: OutputOwner | null): void {
+  queueLine(bytes: Buffer, start: number, end: number, owner: OutputOwner | null): number {
     const frame = Buffer.allocUnsafe(end - start + 1);
     bytes.copy(frame, 0, start, end);
     frame[end - start] = NEWLINE;
-    this.queue(frame, owner);
+    return this.queue(frame, owner);
   }
 
   flush(): void {

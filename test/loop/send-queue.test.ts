@@ -1,19 +1,9 @@
-// The send queue and its owner runs, without sockets: what is queued, what the kernel took,
-// how the buffer moves and grows, and whose bytes are waiting.
+// The send queue and owner runs, without sockets: what is queued, what the kernel took, how the
+// buffer moves and grows, and whose bytes are waiting.
 import { describe, expect, it } from 'vitest';
-import { OwnerRuns, type OutputOwner } from '../../src/loop/owner-runs.js';
+import { OwnerRuns } from '../../src/loop/owner-runs.js';
 import { SendQueue } from '../../src/loop/send-queue.js';
-
-/** A producer that keeps count, as a connection does. */
-class Producer implements OutputOwner {
-  waiting = 0;
-  charge(bytes: number): void {
-    this.waiting += bytes;
-  }
-  credit(bytes: number): void {
-    this.waiting -= bytes;
-  }
-}
+import { Producer } from '../helpers/producer.js';
 
 /** What the queue would hand to send() now. */
 function unsent(queue: SendQueue): string {
@@ -80,19 +70,19 @@ describe('owner runs: whose output is waiting', () => {
     const self = new Producer();
     const alice = new Producer();
     const bob = new Producer();
-    const queue = new SendQueue(self);
-    queue.push(Buffer.alloc(10), alice);
-    queue.push(Buffer.alloc(5), alice);
-    queue.push(Buffer.alloc(20), bob);
-    queue.push(Buffer.alloc(7), self);
+    const runs = new OwnerRuns(self);
+    runs.add(alice, 10);
+    runs.add(alice, 5);
+    runs.add(bob, 20);
+    runs.add(self, 7);
     expect([alice.waiting, bob.waiting, self.waiting]).toEqual([15, 20, 7]);
-    expect(queue.foreignBytes).toBe(35);
-    queue.consume(18);
+    expect(runs.foreign).toBe(35);
+    runs.consume(18);
     expect([alice.waiting, bob.waiting, self.waiting]).toEqual([0, 17, 7]);
-    expect(queue.foreignBytes).toBe(17);
-    queue.consume(24);
+    expect(runs.foreign).toBe(17);
+    runs.consume(24);
     expect([alice.waiting, bob.waiting, self.waiting]).toEqual([0, 0, 0]);
-    expect(queue.foreignBytes).toBe(0);
+    expect(runs.foreign).toBe(0);
   });
 
   it('the server\'s own output (no owner) is foreign but charged to nobody; clear() credits everyone', () => {
