@@ -9,7 +9,9 @@ import type { BenchEngine, LatencyScenario } from './scenarios.js';
 import { figures, latencyPoints, selectCostPoints, sizeFigures } from './summary.js';
 
 /** One colour per engine, the same in every chart. */
-const ENGINE_COLOR: Record<BenchEngine, string> = { select: '#1f77b4', libuv: '#ff7f0e', 'c-ref': '#2ca02c' };
+const ENGINE_COLOR: Record<BenchEngine, string> = {
+  select: '#1f77b4', poll: '#9467bd', epoll: '#17becf', libuv: '#ff7f0e', 'c-ref': '#2ca02c',
+};
 const PANEL_WIDTH = 460;
 const PANEL_HEIGHT = 220;
 /** The CPU panel's small multiples: one per scenario, this many to a row. */
@@ -175,7 +177,7 @@ export async function renderChart(results: BenchResults): Promise<string | null>
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
-      text: 'selectchat: select vs libuv vs C',
+      text: 'selectchat: select vs poll vs epoll vs libuv vs C',
       subtitle: `${m.cpuModel}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}; ${results.startedAt.slice(0, 10)}`,
       anchor: 'start',
       offset: 16,

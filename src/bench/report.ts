@@ -33,15 +33,17 @@ function bytes(value: number): string {
   return Math.abs(value) >= 1 << 20 ? `${(value / (1 << 20)).toFixed(1)} MiB` : `${(value / 1024).toFixed(1)} KiB`;
 }
 
-/** An engine's rate over c-ref's on a scenario, per paired run. */
-function versusCRef(results: BenchResults, scenario: string, engine: BenchEngine): string {
+/** An engine's rate (or CPU per message) over c-ref's on a scenario, per paired run. */
+function versusCRef(results: BenchResults, scenario: string, engine: BenchEngine, metric: 'rate' | 'serverCpuUsPerMsg' = 'rate'): string {
   if (engine === 'c-ref') return '';
   const runs = results.loadRuns.filter((r) => r.scenario === scenario);
   const ratios = runs
     .filter((r) => r.engine === engine)
     .map((r) => {
       const c = runs.find((t) => t.engine === 'c-ref' && t.run === r.run);
-      return r.rate != null && c?.rate ? r.rate / c.rate : null;
+      const mine = r[metric];
+      const theirs = c?.[metric];
+      return mine != null && theirs ? mine / theirs : null;
     });
   return show(spread(ratios), fixed(2));
 }
@@ -54,6 +56,7 @@ export function loadTable(results: BenchResults): Table {
     show(f.rate, si),
     versusCRef(results, f.scenario, f.engine),
     show(f.cpuUsPerMsg, fixed(2)),
+    versusCRef(results, f.scenario, f.engine, 'serverCpuUsPerMsg'),
     show(f.p50Us, fixed(0)),
     show(f.p99Us, fixed(0)),
     f.generatorCores ? `${Math.round(f.generatorCores.median * 100)}%` : '–',
@@ -62,9 +65,9 @@ export function loadTable(results: BenchResults): Table {
     f.notes.join(', '),
   ]);
   return {
-    header: ['scenario', 'engine', 'msgs/s', '× c-ref', 'server CPU µs/msg', 'p50 µs', 'p99 µs', 'gen CPU', 'steal', 'errors', 'notes'],
+    header: ['scenario', 'engine', 'msgs/s', '× c-ref', 'server CPU µs/msg', 'CPU × c-ref', 'p50 µs', 'p99 µs', 'gen CPU', 'steal', 'errors', 'notes'],
     rows,
-    align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
   };
 }
 
@@ -233,7 +236,8 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
     lines.push(
       'msgs/s: echoed lines per second for echo, delivered lines (one per receiver) per second for chat. ' +
         '× c-ref: the rate over the C reference server\'s in the same run pair. ' +
-        'server CPU µs/msg: the server\'s user + system CPU over the measured window divided by those messages. ' +
+        'server CPU µs/msg: the server\'s user + system CPU over the measured window divided by those messages; ' +
+        'CPU × c-ref: that over c-ref\'s in the same run pair (lower is better). ' +
         `gen CPU: the generator's CPU over the window (100% = one core). Notes: \`generator-bound\` = the generator used ≥ ${Math.round(GENERATOR_BOUND_CORES * 100)}% of a core, ` +
         `so it may be what limits the figure; \`steal\` = ≥ ${HIGH_STEAL_PCT}% of CPU time stolen by the hypervisor; ` +
         '`errors` = the generator saw refused, dropped or wrong lines; `failed` = no figure. Counts are runs of the total.',

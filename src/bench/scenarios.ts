@@ -1,9 +1,16 @@
 // The benchmark matrix as data: load scenarios, latency sweeps, the two micro-measurements,
 // engines, presets.
 
-/** The servers under test: our select() loop, the libuv twin, the C reference. */
-export const ENGINES = ['select', 'libuv', 'c-ref'] as const;
+/**
+ * The servers under test: our EventLoop on select(), poll() and epoll (`serve --engine
+ * select|poll|epoll`), the libuv twin (`serve --engine libuv`, Node's net module), and the C
+ * reference (a select() server in C). The order is the tables' and the first run's.
+ */
+export const ENGINES = ['select', 'poll', 'epoll', 'libuv', 'c-ref'] as const;
 export type BenchEngine = (typeof ENGINES)[number];
+
+/** Our loop's engines: the targets judge each of them on its own. */
+export const LOOP_ENGINES: readonly BenchEngine[] = ['select', 'poll', 'epoll'];
 
 /** Bytes per sent line, '\n' included: every load scenario but the size sweep uses it. */
 export const LINE_BYTES = 64;
