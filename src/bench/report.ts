@@ -1,7 +1,7 @@
 // The bench's tables, for the terminal and for report.md, all computed from results.json alone.
 import { GENERATOR_BOUND_CORES, GENERATOR_LATE_US, HIGH_STEAL_PCT } from './load-run.js';
 import type { BenchResults } from './results.js';
-import { LINE_BYTES, SIZE_CONNECTIONS, type BenchEngine } from './scenarios.js';
+import { BENCH_MAX_CLIENTS, LINE_BYTES, SIZE_CONNECTIONS, type BenchEngine } from './scenarios.js';
 import {
   figures, latencyPoints, memoryFigures, selectCostPoints, sizeFigures, spread, sweepFigures, targets, type Spread,
 } from './summary.js';
@@ -53,7 +53,7 @@ export function loadTable(results: BenchResults): Table {
   const rows = figures(results).map((f) => [
     f.scenario,
     f.engine,
-    show(f.rate, si),
+    f.skipped === null ? show(f.rate, si) : 'skipped',
     versusCRef(results, f.scenario, f.engine),
     show(f.cpuUsPerMsg, fixed(2)),
     versusCRef(results, f.scenario, f.engine, 'serverCpuUsPerMsg'),
@@ -61,7 +61,7 @@ export function loadTable(results: BenchResults): Table {
     show(f.p99Us, fixed(0)),
     f.generatorCores ? `${Math.round(f.generatorCores.median * 100)}%` : '–',
     f.stealPct ? `${f.stealPct.median.toFixed(1)}%` : '–',
-    String(f.errors),
+    f.skipped === null ? String(f.errors) : '–',
     f.notes.join(', '),
   ]);
   return {
@@ -359,8 +359,13 @@ const METHOD = [
   '- Peak RSS is VmHWM from /proc/PID/status just before the server is stopped with SIGTERM.',
   '- Chat: every member is welcomed and join events settle before the load starts; each sender keeps at most',
   '  `depth` messages not yet seen by everyone in flight.',
-  '- The TypeScript servers run with `--max-clients 1010`; the C reference has no limit below FD_SETSIZE.',
+  `- The TypeScript servers run with \`--max-clients ${BENCH_MAX_CLIENTS}\`; the C reference has no limit below FD_SETSIZE.`,
   '- idle-1000 is 990 idle + 10 active connections: the select engine holds about 1004 clients (FD_SETSIZE 1024',
   '  less Node\'s own fds) and the generator opens its idle connections first, so 1000 idle + 10 active would',
   '  have it refuse most of the active ones and measure a different load.',
+  '- idle-5000 is 4990 idle + 10 active: past FD_SETSIZE, so the select engine and c-ref (both wait in select())',
+  '  cannot take part; they are listed as skipped, with the reason, in the table and in results.json.',
+  '- The generator counts an idle connection open only once the server answered it (the echo of one short line),',
+  '  so at most 128 connections ever wait in a listen queue (4096 deep; c-ref 511), and `idle served` says how',
+  '  many the server really served when it was not all of them.',
 ].join('\n');

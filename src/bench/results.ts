@@ -34,6 +34,13 @@ export interface BenchParameters {
   latencyBoundUs: number;
 }
 
+/** A scenario an engine could not take part in, and why (reported, never a silent gap). */
+export interface SkippedRun {
+  scenario: string;
+  engine: BenchEngine;
+  reason: string;
+}
+
 /** One bench, as saved. */
 export interface BenchResults {
   schema: number;
@@ -49,4 +56,6 @@ export interface BenchResults {
   latencyRuns: LatencyRun[];
   selectCost: SelectCostRun[];
   memory: MemoryRun[];
+  /** Scenario × engine pairs not run, with the reason; absent in files from before idle-5000. */
+  skipped: SkippedRun[];
 }

@@ -9,7 +9,8 @@ import { describeMachine, loadAverage, StealMeter } from './machine.js';
 import { measureMemory } from './memory.js';
 import { RESULTS_SCHEMA, type BenchParameters, type BenchResults } from './results.js';
 import { LOADGEN } from './run-loadgen.js';
-import { MEMORY_ID, SELECT_COST_ID, type BenchEngine } from './scenarios.js';
+import { MEMORY_ID, SELECT_COST_ID, skipReason, type BenchEngine } from './scenarios.js';
+import type { SkippedRun } from './results.js';
 import { measureSelectCost } from './select-cost.js';
 
 /** The engines in run r's order: each run starts with the next one, so none is always first. */
@@ -51,9 +52,21 @@ function sweepSteps(p: BenchParameters, settings: LoadSettings): Step[] {
   return steps;
 }
 
+/** Scenario × engine pairs that cannot run (the select()-bound engines past FD_SETSIZE), with why. */
+export function skippedPairs(p: BenchParameters): SkippedRun[] {
+  return p.loadScenarios.flatMap((scenario) =>
+    p.engines.flatMap((engine) => {
+      const reason = skipReason(engine, scenario.connections + scenario.idle);
+      return reason === null ? [] : [{ scenario: scenario.id, engine, reason }];
+    }),
+  );
+}
+
 /** Every step in order: the select() curve, memory, each load scenario's interleaved runs, the sweeps. */
 function plan(p: BenchParameters): Step[] {
   const steps: Step[] = [];
+  const skipped = skippedPairs(p);
+  const runsOn = (scenario: string, engine: BenchEngine): boolean => !skipped.some((s) => s.scenario === scenario && s.engine === engine);
   const settings: LoadSettings = { warmupS: p.warmupS, durationS: p.durationS };
   for (let run = 1; run <= p.runs && p.scenarios.includes(SELECT_COST_ID); run++) {
     steps.push({
@@ -68,7 +81,7 @@ function plan(p: BenchParameters): Step[] {
   }
   for (const scenario of p.loadScenarios) {
     for (let run = 1; run <= p.runs; run++) {
-      for (const engine of rotation(p.engines, run)) {
+      for (const engine of rotation(p.engines, run).filter((e) => runsOn(scenario.id, e))) {
         steps.push({
           label: `${scenario.id} ${engine} run ${run}`,
           run: async (r) => void r.loadRuns.push(await measureLoad(scenario, engine, run, settings)),
@@ -92,7 +105,7 @@ export async function measure(p: BenchParameters): Promise<BenchResults> {
   const results: BenchResults = {
     schema: RESULTS_SCHEMA, startedAt: new Date().toISOString(), finishedAt: '', parameters: p,
     machine: describeMachine(), loadAverage: { start: loadAverage(), end: loadAverage() }, stealPct: 0,
-    loadRuns: [], latencyRuns: [], selectCost: [], memory: [],
+    loadRuns: [], latencyRuns: [], selectCost: [], memory: [], skipped: skippedPairs(p),
   };
   const steps = plan(p);
   const bar = new cliProgress.SingleBar(

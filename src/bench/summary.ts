@@ -28,6 +28,8 @@ export interface Figure {
   errors: number;
   /** Flags with their run counts: "generator-bound 2/3". */
   notes: string[];
+  /** Why the engine did not take part (then every figure is null), or null. */
+  skipped: string | null;
 }
 
 /** The median (mean of the middle two for an even count), min and max; null without values. */
@@ -50,14 +52,31 @@ function flagNotes(runs: readonly LoadRun[]): string[] {
   });
 }
 
-/** Summarizes the runs of each scenario × engine, in the order the bench ran them. */
+/** A note when some run's server did not answer every idle connection: "idle served 4100/4990 (fewest)". */
+function idleNotes(runs: readonly LoadRun[], idle: number): string[] {
+  const served = runs.map((r) => r.loadgen?.idle_served).filter((n): n is number => typeof n === 'number');
+  if (idle === 0 || served.length === 0) return [];
+  const fewest = Math.min(...served);
+  return fewest < idle ? [`idle served ${fewest}/${idle} (fewest)`] : [];
+}
+
+/** Summarizes the runs of each scenario × engine, in the order the bench ran them; a skipped pair
+ *  is a figure too, with its reason. */
 export function figures(results: BenchResults): Figure[] {
   const out: Figure[] = [];
   for (const scenario of results.parameters.loadScenarios) {
     for (const engine of results.parameters.engines) {
+      const skipped = results.skipped.find((s) => s.scenario === scenario.id && s.engine === engine);
+      if (skipped) {
+        out.push({
+          scenario: scenario.id, engine, runs: 0, rate: null, cpuUsPerMsg: null, p50Us: null, p99Us: null, generatorCores: null,
+          stealPct: null, peakRssBytes: null, errors: 0, notes: [`skipped: ${skipped.reason}`], skipped: skipped.reason,
+        });
+        continue;
+      }
       const runs = results.loadRuns.filter((r) => r.scenario === scenario.id && r.engine === engine);
       if (runs.length === 0) continue;
-      const notes = flagNotes(runs);
+      const notes = [...flagNotes(runs), ...idleNotes(runs, scenario.idle)];
       out.push({
         scenario: scenario.id,
         engine,
@@ -71,6 +90,7 @@ export function figures(results: BenchResults): Figure[] {
         peakRssBytes: spread(runs.map((r) => r.server.peakRssBytes)),
         errors: runs.reduce((sum, r) => sum + (r.loadgen?.errors ?? 0), 0),
         notes,
+        skipped: null,
       });
     }
   }

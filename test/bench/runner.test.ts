@@ -121,3 +121,37 @@ describe('select() cost through the addon', () => {
     for (const p of points) expect(p.us_per_call).toBeGreaterThan(0);
   });
 });
+
+describe('selectchat bench idle-5000', () => {
+  let dir = '';
+  let bench: CliResult;
+  let results: any;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'selectchat-idle5000-'));
+    const args = ['bench', '--scenarios', 'idle-5000', '--engines', 'select,epoll,c-ref', '--runs', '1', '--duration', '0.3', '--warmup', '0.1'];
+    bench = await cli([...args, '--out', join(dir, 'out')]);
+    results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8'));
+  }, BENCH_LIMIT_MS + 5_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('skips select and c-ref with the FD_SETSIZE reason in the terminal, report.md and results.json', () => {
+    expect(bench.stderr).toBe('');
+    expect(bench.code).toBe(0);
+    for (const engine of ['select', 'c-ref']) {
+      expect(bench.stdout).toMatch(new RegExp(`^idle-5000\\s+${engine}\\s+skipped\\s.*skipped: select\\(\\) cannot watch fds >= FD_SETSIZE \\(1024\\)`, 'm'));
+      const report = readFileSync(join(dir, 'out', 'report.md'), 'utf8');
+      expect(report).toMatch(new RegExp(`^\\| idle-5000 \\| ${engine} \\| skipped \\|.*this scenario opens 5000 \\|$`, 'm'));
+    }
+    expect(results.skipped.map((s: { engine: string }) => s.engine)).toEqual(['select', 'c-ref']);
+    for (const s of results.skipped) expect(s).toMatchObject({ scenario: 'idle-5000', reason: expect.stringContaining('FD_SETSIZE') });
+    expect(results.loadRuns.map((r: { engine: string }) => r.engine)).toEqual(['epoll']);
+  });
+
+  it('epoll serves all 5000: every idle connection answered, no error, nothing refused', () => {
+    const [run] = results.loadRuns;
+    expect(run.loadgenArgs).toEqual(expect.arrayContaining(['--idle', '4990', '--connections', '10']));
+    expect(run.server.command).toContain('--max-clients 6000');
+    expect(run.loadgen).toMatchObject({ workload: 'idle', idle: 4990, idle_served: 4990, errors: 0, ok: true });
+  });
+});
