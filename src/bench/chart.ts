@@ -5,7 +5,7 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import type { BenchResults } from './results.js';
-import type { BenchEngine, LatencyScenario } from './scenarios.js';
+import { COST_BACKENDS, type BenchEngine, type CostBackend, type LatencyScenario } from './scenarios.js';
 import { figures, latencyPoints, selectCostPoints, sizeFigures } from './summary.js';
 
 /** One colour per engine, the same in every chart. */
@@ -145,22 +145,39 @@ function cpuPanel(results: BenchResults): Panel | null {
   };
 }
 
-/** µs per select() call against idle fds, addon and C. */
+/** One colour per wait, the engine's colour where an engine of that name exists. */
+const BACKEND_COLOR: Record<CostBackend, string> = { select: ENGINE_COLOR.select, poll: ENGINE_COLOR.poll, epoll: ENGINE_COLOR.epoll };
+
+/**
+ * µs per wait against fds watched (N idle + the ready one), log-log: select(), poll() and
+ * epoll_wait(), each through the addon (solid) and in C (dashed): six lines.
+ */
 function selectCostPanel(results: BenchResults): Panel | null {
   const values = selectCostPoints(results).flatMap((p) =>
-    (['addon', 'C'] as const).flatMap((implementation) => {
-      const s = implementation === 'addon' ? p.addon : p.c;
-      return s ? [{ idle: p.idle, implementation, median: s.median, min: s.min, max: s.max }] : [];
+    (['addon', 'C'] as const).flatMap((from) => {
+      const s = from === 'addon' ? p.addon : p.c;
+      return s ? [{ backend: p.backend, from, curve: `${p.backend} ${from}`, fds: p.idle + 1, median: s.median, min: s.min, max: s.max }] : [];
     }),
   );
   if (values.length === 0) return null;
-  return linePanel(
-    'One select() call with 1 ready fd among N idle: µs (O(N))',
-    values,
-    { field: 'idle', type: 'quantitative', title: 'idle fds watched' },
-    { field: 'median', type: 'quantitative', title: 'µs per call' },
-    { field: 'implementation', type: 'nominal', scale: { range: ['#9467bd', '#8c564b'] }, title: 'select() from' },
-  );
+  const backends = COST_BACKENDS.filter((b) => values.some((v) => v.backend === b));
+  const x = { field: 'fds', type: 'quantitative', scale: { type: 'log' }, title: 'fds watched (N idle + 1 ready)' };
+  return {
+    title: 'One wait with 1 ready fd among N idle: µs per call (median, min–max; log-log)',
+    width: PANEL_WIDTH,
+    height: PANEL_HEIGHT,
+    data: { values },
+    encoding: {
+      x,
+      color: { field: 'backend', type: 'nominal', scale: { domain: backends, range: backends.map((b) => BACKEND_COLOR[b]) }, title: 'wait' },
+      strokeDash: { field: 'from', type: 'nominal', sort: ['addon', 'C'], title: 'called from' },
+      detail: { field: 'curve', type: 'nominal' },
+    },
+    layer: [
+      { mark: { type: 'line', point: true }, encoding: { y: { field: 'median', type: 'quantitative', scale: { type: 'log' }, title: 'µs per call' } } },
+      { mark: 'rule', encoding: { y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' } } },
+    ],
+  };
 }
 
 /** The chart's SVG text, or null when the results hold nothing to draw. */

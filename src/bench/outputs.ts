@@ -60,6 +60,7 @@ function withLatencyDefaults(results: BenchResults): BenchResults {
   const p = results.parameters;
   const parameters = {
     ...p, latencyScenarios: p.latencyScenarios ?? [], latencyFractions: p.latencyFractions ?? [], latencyBoundUs: p.latencyBoundUs ?? LATENCY_P99_BOUND_US,
+    selectCostBackends: p.selectCostBackends ?? ['select' as const],
   };
   return { ...results, parameters, latencyRuns: results.latencyRuns ?? [], skipped: results.skipped ?? [] };
 }

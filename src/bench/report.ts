@@ -1,7 +1,7 @@
 // The bench's tables, for the terminal and for report.md, all computed from results.json alone.
 import { GENERATOR_BOUND_CORES, GENERATOR_LATE_US, HIGH_STEAL_PCT } from './load-run.js';
 import type { BenchResults } from './results.js';
-import { BENCH_MAX_CLIENTS, LINE_BYTES, SIZE_CONNECTIONS, type BenchEngine } from './scenarios.js';
+import { BENCH_MAX_CLIENTS, COST_BACKENDS, LINE_BYTES, SIZE_CONNECTIONS, type BenchEngine } from './scenarios.js';
 import {
   figures, latencyPoints, memoryFigures, selectCostPoints, sizeFigures, spread, sweepFigures, targets, type Spread,
 } from './summary.js';
@@ -156,15 +156,27 @@ export function targetTable(results: BenchResults): Table {
   return { header: ['target', 'measured', 'verdict'], rows, align: ['l', 'r', 'l'] };
 }
 
-/** The select() cost curve, addon beside C. */
+/** µs per call with two decimals below 100, whole above. */
+const micros = (v: number): string => v.toFixed(v >= 100 ? 0 : 2);
+
+/** The wait-cost curves: a row per idle count, each backend's addon and C side by side. */
 export function selectCostTable(results: BenchResults): Table {
-  const rows = selectCostPoints(results).map((p) => [
-    String(p.idle),
-    show(p.addon, fixed(2)),
-    show(p.c, fixed(2)),
-    p.addon && p.c ? (p.addon.median - p.c.median).toFixed(2) : '–',
+  const points = selectCostPoints(results);
+  const backends = COST_BACKENDS.filter((b) => points.some((p) => p.backend === b));
+  const idle = [...new Set(points.map((p) => p.idle))].sort((a, b) => a - b);
+  const rows = idle.map((k) => [
+    String(k),
+    ...backends.flatMap((b) => {
+      const p = points.find((q) => q.backend === b && q.idle === k);
+      if (!p) return ['–', '–'];
+      return [show(p.addon, micros), show(p.c, micros)];
+    }),
   ]);
-  return { header: ['idle fds', 'addon µs/call', 'C µs/call', 'addon − C'], rows, align: ['r', 'r', 'r', 'r'] };
+  return {
+    header: ['idle fds', ...backends.flatMap((b) => [`${b} addon µs`, `${b} C µs`])],
+    rows,
+    align: ['r', ...backends.flatMap((): ('r')[] => ['r', 'r'])],
+  };
 }
 
 /** RSS per connection of each engine. */
@@ -207,7 +219,7 @@ export function terminalReport(results: BenchResults): string {
     ['latency under a fixed offered load: the highest rate within the p99 bound', sweepTable(results)],
     ...p.latencyScenarios.map((s): [string, Table] => [`${s.id}: ${s.title}, open loop (medians)`, latencyTable(results, s.id)]),
     ['targets', targetTable(results)],
-    ['select() with 1 ready fd among N idle', selectCostTable(results)],
+    ['one wait with 1 ready fd among N idle: µs per call, through the addon and in C', selectCostTable(results)],
     [`memory: ${p.memoryConnections} idle echo connections`, memoryTable(results)],
   ];
   for (const [title, table] of sections) {
@@ -264,16 +276,21 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
   const cost = selectCostTable(results);
   if (cost.rows.length > 0) {
     lines.push(
-      '## One select() call: 1 ready fd among N idle',
+      '## One wait: select(), poll() and epoll_wait() with 1 ready fd among N idle',
       '',
       markdownTable(cost),
       '',
-      'The idle fds are listening sockets nobody connects to; one ready fd; every call copies the master sets, ' +
-        'selects with a 1 s timeout (never reached) and scans the answer. `addon` = `Selector.wait()` from TypeScript, ' +
-        '`C` = build/Release/selectchat-selectcost. The cost grows with N: select() polls every watched fd on every call. ' +
-        'Most of the per-fd gap is not the addon: Node has threads, and in a multi-threaded process the kernel takes a ' +
-        'reference on every watched file per call (fdget), which a single-threaded one skips; the C program with one extra ' +
-        'sleeping thread measured like the addon on the development machine.',
+      'µs per call, median (min–max) over the runs. The idle fds are listening sockets nobody connects to, all watched ' +
+        'for reading, beside one fd that is always readable; every call has a 1 s timeout (never reached). ' +
+        '`addon` = the wait from TypeScript through the addon (`Selector.wait()`, `Poller.wait()`, `Epoller.wait()`), ' +
+        '`C` = build/Release/selectchat-selectcost --backend B, the same method in C. select(): each call copies the ' +
+        'master sets and scans the answer; it cannot go past FD_SETSIZE, so its curve stops at 1000. poll(): one call on ' +
+        'the kept pollfd array, the ready fd first. epoll: one epoll_wait() on an instance the fds were added to once. ' +
+        'select() and poll() grow with N (the kernel polls every watched fd on every call); epoll_wait() does not (the ' +
+        'kernel hands back its ready list). Most of the per-fd gap between the addon and C is not the addon: Node has ' +
+        'threads, and in a multi-threaded process the kernel takes a reference on every watched file per call (fdget), ' +
+        'which a single-threaded one skips; the C program with one extra sleeping thread measured like the addon on the ' +
+        'development machine. In the chart both axes are logarithmic and x counts every watched fd (N idle + the ready one).',
       '',
     );
   }

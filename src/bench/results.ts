@@ -3,7 +3,7 @@ import type { LatencyRun } from './latency-run.js';
 import type { LoadRun } from './load-run.js';
 import type { LoadAverage, Machine } from './machine.js';
 import type { MemoryRun } from './memory.js';
-import type { BenchEngine, LatencyScenario, LoadScenario } from './scenarios.js';
+import type { BenchEngine, CostBackend, LatencyScenario, LoadScenario } from './scenarios.js';
 import type { SelectCostRun } from './select-cost.js';
 
 /** Bumped when a field changes meaning. Fields only added (the latency sweep's) keep it: a file
@@ -18,7 +18,10 @@ export interface BenchParameters {
   runs: number;
   durationS: number;
   warmupS: number;
+  /** Idle counts of the cost curves (select()'s stops at 1000). */
   selectCostIdle: number[];
+  /** The waits measured; absent in files from before poll and epoll (select only). */
+  selectCostBackends: CostBackend[];
   selectCostSeconds: number;
   memoryConnections: number;
   serverMaxClients: number;

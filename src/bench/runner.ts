@@ -9,12 +9,12 @@ import { describeMachine, loadAverage, StealMeter } from './machine.js';
 import { measureMemory } from './memory.js';
 import { RESULTS_SCHEMA, type BenchParameters, type BenchResults } from './results.js';
 import { LOADGEN } from './run-loadgen.js';
-import { MEMORY_ID, SELECT_COST_ID, skipReason, type BenchEngine } from './scenarios.js';
+import { costIdleCounts, MEMORY_ID, SELECT_COST_ID, skipReason, type BenchEngine, type CostBackend } from './scenarios.js';
 import type { SkippedRun } from './results.js';
 import { measureSelectCost } from './select-cost.js';
 
-/** The engines in run r's order: each run starts with the next one, so none is always first. */
-function rotation(engines: BenchEngine[], run: number): BenchEngine[] {
+/** The engines (or backends) in run r's order: each run starts with the next one, so none is always first. */
+function rotation<T>(engines: readonly T[], run: number): T[] {
   const shift = (run - 1) % engines.length;
   return [...engines.slice(shift), ...engines.slice(0, shift)];
 }
@@ -69,10 +69,13 @@ function plan(p: BenchParameters): Step[] {
   const runsOn = (scenario: string, engine: BenchEngine): boolean => !skipped.some((s) => s.scenario === scenario && s.engine === engine);
   const settings: LoadSettings = { warmupS: p.warmupS, durationS: p.durationS };
   for (let run = 1; run <= p.runs && p.scenarios.includes(SELECT_COST_ID); run++) {
-    steps.push({
-      label: `select-cost run ${run}`,
-      run: async (r) => void r.selectCost.push(await measureSelectCost(run, p.selectCostIdle, p.selectCostSeconds)),
-    });
+    for (const backend of rotation<CostBackend>(p.selectCostBackends, run)) {
+      const idle = costIdleCounts(backend, p.selectCostIdle);
+      steps.push({
+        label: `select-cost ${backend} run ${run}`,
+        run: async (r) => void r.selectCost.push(await measureSelectCost(run, backend, idle, p.selectCostSeconds)),
+      });
+    }
   }
   for (let run = 1; run <= p.runs && p.scenarios.includes(MEMORY_ID); run++) {
     for (const engine of rotation(p.engines, run)) {

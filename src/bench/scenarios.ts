@@ -203,8 +203,19 @@ export const SELECT_COST_ID = 'select-cost';
 export const MEMORY_ID = 'memory';
 export const MICRO_IDS = [SELECT_COST_ID, MEMORY_ID] as const;
 
-/** Idle fd counts of the select() cost curve. */
-export const SELECT_COST_IDLE = [0, 10, 100, 500, 1000];
+/** The waits of the cost curves: select(), poll() and epoll_wait(), each from the addon and in C. */
+export const COST_BACKENDS = ['select', 'poll', 'epoll'] as const;
+export type CostBackend = (typeof COST_BACKENDS)[number];
+
+/** Idle fd counts of the cost curves; select() only up to SELECT_COST_MAX_IDLE. */
+export const SELECT_COST_IDLE = [0, 10, 100, 500, 1000, 2000, 5000];
+/** select() cannot watch fds >= FD_SETSIZE: its curve stops here. */
+export const SELECT_COST_MAX_IDLE = 1000;
+
+/** The idle counts a backend's curve is measured at. */
+export function costIdleCounts(backend: CostBackend, idle: readonly number[]): number[] {
+  return backend === 'select' ? idle.filter((k) => k <= SELECT_COST_MAX_IDLE) : [...idle];
+}
 
 /** Connections the memory measurement opens on each server. */
 export const MEMORY_CONNECTIONS = 1000;

@@ -3,7 +3,8 @@
 import type { LatencyRun } from './latency-run.js';
 import type { LoadRun, RunFlag } from './load-run.js';
 import type { BenchResults } from './results.js';
-import type { BenchEngine } from './scenarios.js';
+import { COST_BACKENDS, type BenchEngine, type CostBackend } from './scenarios.js';
+import { costBackend } from './select-cost.js';
 
 /** A median and the range around it. */
 export interface Spread {
@@ -272,14 +273,27 @@ export function sizeFigures(results: BenchResults): SizeFigure[] {
     );
 }
 
-/** select() cost per idle count: the addon's and C's medians over the runs. */
-export function selectCostPoints(results: BenchResults): { idle: number; addon: Spread | null; c: Spread | null }[] {
-  const idle = [...new Set(results.selectCost.flatMap((r) => r.c.map((p) => p.idle)))];
-  return idle.map((k) => ({
-    idle: k,
-    addon: spread(results.selectCost.map((r) => r.addon.find((p) => p.idle === k)?.us_per_call)),
-    c: spread(results.selectCost.map((r) => r.c.find((p) => p.idle === k)?.us_per_call)),
-  }));
+/** One point of a wait-cost curve: a backend at an idle count, the addon's and C's µs per call over the runs. */
+export interface CostPoint {
+  backend: CostBackend;
+  idle: number;
+  addon: Spread | null;
+  c: Spread | null;
+}
+
+/** The wait-cost curves, backend by backend (select, poll, epoll), idle counts ascending; a file
+ *  from before poll and epoll holds select's alone. */
+export function selectCostPoints(results: BenchResults): CostPoint[] {
+  return COST_BACKENDS.flatMap((backend) => {
+    const runs = results.selectCost.filter((r) => costBackend(r) === backend);
+    const idle = [...new Set(runs.flatMap((r) => [...r.c, ...r.addon].map((p) => p.idle)))].sort((a, b) => a - b);
+    return idle.map((k) => ({
+      backend,
+      idle: k,
+      addon: spread(runs.map((r) => r.addon.find((p) => p.idle === k)?.us_per_call)),
+      c: spread(runs.map((r) => r.c.find((p) => p.idle === k)?.us_per_call)),
+    }));
+  });
 }
 
 /** Memory per connection of each engine over its runs. */

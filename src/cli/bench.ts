@@ -9,7 +9,7 @@ import { textTable } from '../bench/table.js';
 import type { BenchParameters, BenchResults } from '../bench/results.js';
 import { checkBuilt, measure } from '../bench/runner.js';
 import {
-  ALL_SCENARIO_IDS, BENCH_MAX_CLIENTS, ENGINES, FULL_PRESET, LATENCY_P99_BOUND_US, LATENCY_SCENARIOS, LOAD_SCENARIOS,
+  ALL_SCENARIO_IDS, BENCH_MAX_CLIENTS, COST_BACKENDS, SELECT_COST_MAX_IDLE, ENGINES, FULL_PRESET, LATENCY_P99_BOUND_US, LATENCY_SCENARIOS, LOAD_SCENARIOS,
   MEMORY_CONNECTIONS, MEMORY_ID, QUICK_PRESET, SELECT_COST_ID, SELECT_COST_IDLE, SIZE_SCENARIO_IDS, type Preset,
 } from '../bench/scenarios.js';
 import { UsageError, integerFlag, numberFlag, parseFlags } from './options.js';
@@ -54,7 +54,8 @@ and memory per connection.
 scenarios:
 ${LOAD_SCENARIOS.map((s) => `  ${s.id.padEnd(ID_WIDTH)} ${s.title}`).join('\n')}
 ${LATENCY_SCENARIOS.map((s) => `  ${s.id.padEnd(ID_WIDTH)} latency sweep: ${s.title}`).join('\n')}
-  ${SELECT_COST_ID.padEnd(ID_WIDTH)} one select() call, 1 ready fd among ${SELECT_COST_IDLE.join('/')} idle: addon vs C
+  ${SELECT_COST_ID.padEnd(ID_WIDTH)} one select(), poll() or epoll_wait() call, 1 ready fd among
+  ${''.padEnd(ID_WIDTH)} ${SELECT_COST_IDLE.join('/')} idle (select() up to ${SELECT_COST_MAX_IDLE}): addon vs C
   ${MEMORY_ID.padEnd(ID_WIDTH)} RSS with ${MEMORY_CONNECTIONS} idle connections minus RSS with none
 
 A latency sweep first runs its load closed loop on each engine: that rate is the engine's
@@ -118,6 +119,7 @@ function parameters(values: Values): BenchParameters {
     durationS,
     warmupS,
     selectCostIdle: SELECT_COST_IDLE,
+    selectCostBackends: [...COST_BACKENDS],
     selectCostSeconds: preset.selectCostSeconds,
     memoryConnections: MEMORY_CONNECTIONS,
     serverMaxClients: BENCH_MAX_CLIENTS,
