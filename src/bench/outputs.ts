@@ -60,9 +60,9 @@ function withLatencyDefaults(results: BenchResults): BenchResults {
   const p = results.parameters;
   const parameters = {
     ...p, latencyScenarios: p.latencyScenarios ?? [], latencyFractions: p.latencyFractions ?? [], latencyBoundUs: p.latencyBoundUs ?? LATENCY_P99_BOUND_US,
-    selectCostBackends: p.selectCostBackends ?? ['select' as const],
+    selectCostBackends: p.selectCostBackends ?? ['select' as const], cluster: p.cluster ?? null,
   };
-  return { ...results, parameters, latencyRuns: results.latencyRuns ?? [], skipped: results.skipped ?? [] };
+  return { ...results, parameters, latencyRuns: results.latencyRuns ?? [], skipped: results.skipped ?? [], clusterRuns: results.clusterRuns ?? [] };
 }
 
 /** Copies a results folder's files to dir (docs/bench), report and chart side by side. */

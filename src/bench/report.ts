@@ -1,9 +1,9 @@
 // The bench's tables, for the terminal and for report.md, all computed from results.json alone.
 import { GENERATOR_BOUND_CORES, GENERATOR_LATE_US, HIGH_STEAL_PCT } from './load-run.js';
 import type { BenchResults } from './results.js';
-import { BENCH_MAX_CLIENTS, COST_BACKENDS, LINE_BYTES, SIZE_CONNECTIONS, type BenchEngine } from './scenarios.js';
+import { BENCH_MAX_CLIENTS, CLUSTER_ENGINE, CLUSTER_ID, COST_BACKENDS, LINE_BYTES, SIZE_CONNECTIONS, type BenchEngine } from './scenarios.js';
 import {
-  figures, latencyPoints, memoryFigures, selectCostPoints, sizeFigures, spread, sweepFigures, TARGET_MIN_RUNS, targets, type Spread,
+  clusterFigures, figures, latencyPoints, memoryFigures, selectCostPoints, sizeFigures, spread, sweepFigures, TARGET_MIN_RUNS, targets, type Spread,
 } from './summary.js';
 import { markdownTable, textTable, type Table } from './table.js';
 
@@ -182,6 +182,34 @@ export function selectCostTable(results: BenchResults): Table {
   };
 }
 
+/** The cluster scenario: a row per process count, one process first. */
+export function clusterTable(results: BenchResults): Table {
+  const rows = clusterFigures(results).map((f) => [
+    f.workers === 1 ? 'one process' : `${f.workers} workers`,
+    show(f.rate, si),
+    f.workers === 1 ? '1' : show(f.versusOne, fixed(2)),
+    show(f.p50Us, ms),
+    show(f.p99Us, ms),
+    f.workers === 1 ? '0%' : show(f.crossNodeShare, (v) => `${Math.round(v * 100)}%`),
+    show(f.cpuUsPerDelivery, fixed(3)),
+    f.workers === 1 ? '–' : show(f.redisUsPerDelivery, fixed(3)),
+    f.notes.join(', '),
+  ]);
+  const skipped = results.skipped.find((s) => s.scenario === CLUSTER_ID);
+  if (skipped) rows.push(['skipped', '–', '–', '–', '–', '–', '–', '–', `skipped: ${skipped.reason}`]);
+  return {
+    header: ['server', 'deliveries/s', '× one process', 'p50 ms', 'p99 ms', 'cross-node (est.)', 'server CPU µs/delivery', 'Redis CPU µs/delivery', 'notes'],
+    rows,
+    align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+  };
+}
+
+/** The cluster table's title: which load, which engine. */
+function clusterTitle(results: BenchResults): string {
+  const load = results.parameters.cluster?.load;
+  return `cluster: ${load ? load.title : 'chat'} on the ${CLUSTER_ENGINE} engine, one room through Redis (per delivery: same- and cross-node mixed)`;
+}
+
 /** RSS per connection of each engine. */
 export function memoryTable(results: BenchResults): Table {
   const rows = memoryFigures(results).map((m) => [
@@ -221,6 +249,7 @@ export function terminalReport(results: BenchResults): string {
     ['line sizes: echo ping-pong, MB/s of lines echoed each way', sizeTable(results)],
     ['latency under a fixed offered load: the highest rate within the p99 bound', sweepTable(results)],
     ...p.latencyScenarios.map((s): [string, Table] => [`${s.id}: ${s.title}, open loop (medians)`, latencyTable(results, s.id)]),
+    [clusterTitle(results), clusterTable(results)],
     ['targets', targetTable(results)],
     ['one wait with 1 ready fd among N idle: µs per call, through the addon and in C', selectCostTable(results)],
     [`memory: ${p.memoryConnections} idle echo connections`, memoryTable(results)],
@@ -287,6 +316,26 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
     }
   }
   lines.push(...latencySection(results));
+  const cluster = clusterTable(results);
+  if (cluster.rows.length > 0) {
+    lines.push(
+      '## Cluster: workers sharing one room through Redis',
+      '',
+      markdownTable(cluster),
+      '',
+      `The ${results.parameters.cluster?.load.title ?? 'chat'} load against \`selectchat serve --workers N --redis unix://…\` on the ` +
+        `${CLUSTER_ENGINE} engine (each worker its own process listening on the port with SO_REUSEPORT, the kernel spreading the ` +
+        'connections), with a private redis-server the bench starts for each run (unix socket, no persistence) and stops ' +
+        'afterwards; beside it one process without Redis, run by run in turn. deliveries/s and latency are per delivery, as ' +
+        'the generator measures them: with workers some deliveries cross nodes (publish, Redis, another worker) and some ' +
+        'do not, and the generator cannot tell which, so p50 and p99 are of the mix. cross-node (est.): the share of ' +
+        'deliveries expected to cross, 1 − Σ mᵢ(mᵢ − 1) / (N(N − 1)) from the members mᵢ each worker held (its open fds), ' +
+        'if the senders are spread like the members. server CPU: the primary and every worker together; Redis CPU: the ' +
+        'private redis-server alone. On a 2-core machine with the generator on it, more processes cannot be faster: ' +
+        'workers pay off with more cores and past FD_SETSIZE.',
+      '',
+    );
+  }
   const scenarios = scenarioTable(results);
   if (scenarios.rows.length > 0) lines.push('## Scenarios', '', markdownTable(scenarios), '');
   const cost = selectCostTable(results);

@@ -1,4 +1,5 @@
 // The shape of results.json: every raw run, the machine, the versions, the parameters.
+import type { ClusterRun } from './cluster-run.js';
 import type { LatencyRun } from './latency-run.js';
 import type { LoadRun } from './load-run.js';
 import type { LoadAverage, Machine } from './machine.js';
@@ -35,6 +36,8 @@ export interface BenchParameters {
   latencyFractions: number[];
   /** A sweep's quoted rate is the highest whose p99 is at most this. */
   latencyBoundUs: number;
+  /** The cluster scenario, when it was asked for: its load and the process counts compared. */
+  cluster: { load: LoadScenario; workers: number[] } | null;
 }
 
 /** A scenario an engine could not take part in, and why (reported, never a silent gap). */
@@ -61,4 +64,6 @@ export interface BenchResults {
   memory: MemoryRun[];
   /** Scenario × engine pairs not run, with the reason; absent in files from before idle-5000. */
   skipped: SkippedRun[];
+  /** The cluster scenario's runs; absent in files from before it. */
+  clusterRuns: ClusterRun[];
 }

@@ -9,7 +9,11 @@ import { describeMachine, loadAverage, StealMeter } from './machine.js';
 import { measureMemory } from './memory.js';
 import { RESULTS_SCHEMA, type BenchParameters, type BenchResults } from './results.js';
 import { LOADGEN } from './run-loadgen.js';
-import { costIdleCounts, MEMORY_ID, SELECT_COST_ID, skipReason, type BenchEngine, type CostBackend } from './scenarios.js';
+import { measureCluster } from './cluster-run.js';
+import { noRedisReason } from './redis.js';
+import {
+  CLUSTER_ENGINE, CLUSTER_ID, costIdleCounts, MEMORY_ID, SELECT_COST_ID, skipReason, type BenchEngine, type CostBackend,
+} from './scenarios.js';
 import type { SkippedRun } from './results.js';
 import { measureSelectCost } from './select-cost.js';
 
@@ -52,14 +56,24 @@ function sweepSteps(p: BenchParameters, settings: LoadSettings): Step[] {
   return steps;
 }
 
-/** Scenario × engine pairs that cannot run (the select()-bound engines past FD_SETSIZE), with why. */
+/** Why the cluster scenario cannot run (no redis-server, or its engine left out), or null. */
+function clusterSkipReason(p: BenchParameters): string | null {
+  if (!p.engines.includes(CLUSTER_ENGINE)) return `the cluster runs the ${CLUSTER_ENGINE} engine, which --engines leaves out`;
+  const noRedis = noRedisReason();
+  return noRedis === null ? null : `${noRedis}: the workers share their room through Redis`;
+}
+
+/** Scenario × engine pairs that cannot run (the select()-bound engines past FD_SETSIZE; the
+ *  cluster without redis-server), with why. */
 export function skippedPairs(p: BenchParameters): SkippedRun[] {
-  return p.loadScenarios.flatMap((scenario) =>
+  const skipped = p.loadScenarios.flatMap((scenario) =>
     p.engines.flatMap((engine) => {
       const reason = skipReason(engine, scenario.connections + scenario.idle);
       return reason === null ? [] : [{ scenario: scenario.id, engine, reason }];
     }),
   );
+  const cluster = p.cluster ? clusterSkipReason(p) : null;
+  return cluster === null ? skipped : [...skipped, { scenario: CLUSTER_ID, engine: CLUSTER_ENGINE, reason: cluster }];
 }
 
 /** Every step in order: the select() curve, memory, each load scenario's interleaved runs, the sweeps. */
@@ -92,6 +106,15 @@ function plan(p: BenchParameters): Step[] {
       }
     }
   }
+  const cluster = p.cluster;
+  for (let run = 1; cluster && runsOn(CLUSTER_ID, CLUSTER_ENGINE) && run <= p.runs; run++) {
+    for (const workers of rotation(cluster.workers, run)) {
+      steps.push({
+        label: `${CLUSTER_ID} ${workers === 1 ? 'one process' : `${workers} workers`} run ${run}`,
+        run: async (r) => void r.clusterRuns.push(await measureCluster(cluster.load, workers, run, settings)),
+      });
+    }
+  }
   return [...steps, ...sweepSteps(p, settings)];
 }
 
@@ -108,7 +131,7 @@ export async function measure(p: BenchParameters): Promise<BenchResults> {
   const results: BenchResults = {
     schema: RESULTS_SCHEMA, startedAt: new Date().toISOString(), finishedAt: '', parameters: p,
     machine: describeMachine(), loadAverage: { start: loadAverage(), end: loadAverage() }, stealPct: 0,
-    loadRuns: [], latencyRuns: [], selectCost: [], memory: [], skipped: skippedPairs(p),
+    loadRuns: [], latencyRuns: [], selectCost: [], memory: [], skipped: skippedPairs(p), clusterRuns: [],
   };
   const steps = plan(p);
   const bar = new cliProgress.SingleBar(

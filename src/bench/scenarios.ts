@@ -198,6 +198,16 @@ export const LATENCY_SCENARIOS: readonly LatencyScenario[] = [
   { id: 'latency-chat-n100-k10', title: `chat N=100 K=10, ≤ ${CHAT_DEPTH} messages outstanding per sender`, load: chat(100, 10) },
 ];
 
+/**
+ * The cluster scenario: the chat load (N=100, K=10) on one room served by `serve --workers N
+ * --redis unix://...` on the select engine (each worker its own process, the room shared through
+ * a private redis-server the bench starts), beside one process (1: plain `serve`, no Redis).
+ */
+export const CLUSTER_ID = 'cluster';
+export const CLUSTER_WORKERS = [1, 2, 4];
+export const CLUSTER_ENGINE: BenchEngine = 'select';
+export const CLUSTER_LOAD: LoadScenario = chat(100, 10);
+
 /** The micro-measurements that are not load runs. */
 export const SELECT_COST_ID = 'select-cost';
 export const MEMORY_ID = 'memory';
@@ -224,6 +234,7 @@ export const MEMORY_CONNECTIONS = 1000;
 export const ALL_SCENARIO_IDS: readonly string[] = [
   ...LOAD_SCENARIOS.map((s) => s.id),
   ...LATENCY_SCENARIOS.map((s) => s.id),
+  CLUSTER_ID,
   ...MICRO_IDS,
 ];
 

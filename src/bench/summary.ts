@@ -406,3 +406,47 @@ export function memoryFigures(results: BenchResults) {
     })
     .filter((m) => m.runs > 0);
 }
+
+/** The cluster scenario at one process count, over its runs. */
+export interface ClusterFigure {
+  workers: number;
+  runs: number;
+  /** Deliveries/s. */
+  rate: Spread | null;
+  /** Its rate over the one-process run beside it, per run pair. */
+  versusOne: Spread | null;
+  p50Us: Spread | null;
+  p99Us: Spread | null;
+  /** Expected share of deliveries that crossed nodes, from the members' spread. */
+  crossNodeShare: Spread | null;
+  /** Server processes' CPU (primary and workers) per delivery, µs. */
+  cpuUsPerDelivery: Spread | null;
+  /** The private Redis's CPU per delivery, µs. */
+  redisUsPerDelivery: Spread | null;
+  notes: string[];
+}
+
+/** The cluster scenario, one figure per process count, in the order of the parameters. */
+export function clusterFigures(results: BenchResults): ClusterFigure[] {
+  const workers = results.parameters.cluster?.workers ?? [];
+  const one = results.clusterRuns.filter((r) => r.workers === 1);
+  return workers.flatMap((w) => {
+    const runs = results.clusterRuns.filter((r) => r.workers === w);
+    if (runs.length === 0) return [];
+    return [{
+      workers: w,
+      runs: runs.length,
+      rate: spread(runs.map((r) => r.rate)),
+      versusOne: w === 1 ? null : spread(runs.map((r) => {
+        const base = one.find((o) => o.run === r.run)?.rate;
+        return r.rate != null && base ? r.rate / base : null;
+      })),
+      p50Us: spread(runs.map((r) => r.loadgen?.latency_us.p50)),
+      p99Us: spread(runs.map((r) => r.loadgen?.latency_us.p99)),
+      crossNodeShare: spread(runs.map((r) => r.crossNodeShare)),
+      cpuUsPerDelivery: spread(runs.map((r) => r.serverCpuUsPerMsg)),
+      redisUsPerDelivery: spread(runs.map((r) => (r.redisCpuS != null && r.loadgen?.deliveries ? (r.redisCpuS / r.loadgen.deliveries) * 1e6 : null))),
+      notes: flagNotes(runs),
+    }];
+  });
+}

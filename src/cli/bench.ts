@@ -9,7 +9,7 @@ import { textTable } from '../bench/table.js';
 import type { BenchParameters, BenchResults } from '../bench/results.js';
 import { checkBuilt, measure } from '../bench/runner.js';
 import {
-  ALL_SCENARIO_IDS, BENCH_MAX_CLIENTS, COST_BACKENDS, SELECT_COST_MAX_IDLE, ENGINES, FULL_PRESET, LATENCY_P99_BOUND_US, LATENCY_SCENARIOS, LOAD_SCENARIOS,
+  ALL_SCENARIO_IDS, BENCH_MAX_CLIENTS, CLUSTER_ID, CLUSTER_LOAD, CLUSTER_WORKERS, COST_BACKENDS, SELECT_COST_MAX_IDLE, ENGINES, FULL_PRESET, LATENCY_P99_BOUND_US, LATENCY_SCENARIOS, LOAD_SCENARIOS,
   MEMORY_CONNECTIONS, MEMORY_ID, QUICK_PRESET, SELECT_COST_ID, SELECT_COST_IDLE, SIZE_SCENARIO_IDS, type Preset,
 } from '../bench/scenarios.js';
 import { UsageError, integerFlag, numberFlag, parseFlags } from './options.js';
@@ -54,6 +54,8 @@ and memory per connection.
 scenarios:
 ${LOAD_SCENARIOS.map((s) => `  ${s.id.padEnd(ID_WIDTH)} ${s.title}`).join('\n')}
 ${LATENCY_SCENARIOS.map((s) => `  ${s.id.padEnd(ID_WIDTH)} latency sweep: ${s.title}`).join('\n')}
+  ${CLUSTER_ID.padEnd(ID_WIDTH)} ${CLUSTER_LOAD.title} on ${CLUSTER_WORKERS.filter((w) => w > 1).join(' and ')} select workers (serve --workers N) sharing one
+  ${''.padEnd(ID_WIDTH)} room through a private redis-server, beside one process; skipped without redis-server
   ${SELECT_COST_ID.padEnd(ID_WIDTH)} one select(), poll() or epoll_wait() call, 1 ready fd among
   ${''.padEnd(ID_WIDTH)} ${SELECT_COST_IDLE.join('/')} idle (select() up to ${SELECT_COST_MAX_IDLE}): addon vs C
   ${MEMORY_ID.padEnd(ID_WIDTH)} RSS with ${MEMORY_CONNECTIONS} idle connections minus RSS with none
@@ -129,6 +131,7 @@ function parameters(values: Values): BenchParameters {
     latencyScenarios: LATENCY_SCENARIOS.filter((s) => scenarios.includes(s.id)),
     latencyFractions: [...preset.latencyFractions],
     latencyBoundUs: LATENCY_P99_BOUND_US,
+    cluster: scenarios.includes(CLUSTER_ID) ? { load: CLUSTER_LOAD, workers: [...CLUSTER_WORKERS] } : null,
   };
 }
 
@@ -163,7 +166,7 @@ export async function bench(argv: string[]): Promise<number> {
     publish(out, values.publish);
     process.stdout.write(`published to ${values.publish}/\n`);
   }
-  const failed = [...results.loadRuns, ...results.latencyRuns].filter((r) => r.flags.includes('failed')).length;
+  const failed = [...results.loadRuns, ...results.latencyRuns, ...results.clusterRuns].filter((r) => r.flags.includes('failed')).length;
   return failed > 0 ? 1 : 0;
 }
 
