@@ -46,9 +46,11 @@ describe('open loop against a server frozen for 200 ms', () => {
         '--duration', String(DURATION_S), '--samples', file,
       ]);
       await delay(STOP_AT_MS);
-      // The generator stamps lines on CLOCK_MONOTONIC, the clock of hrtime.
-      const stoppedAt = process.hrtime.bigint();
+      // The generator stamps lines on CLOCK_MONOTONIC, the clock of hrtime. Read once the signal is
+      // sent: read before, a busy machine could deschedule this process between the two, and the
+      // server would answer lines due in that gap before it stopped.
       server.child.kill('SIGSTOP');
+      const stoppedAt = process.hrtime.bigint();
       await delay(STALL_MS);
       server.child.kill('SIGCONT');
       const resumedAt = process.hrtime.bigint();
@@ -61,8 +63,9 @@ describe('open loop against a server frozen for 200 ms', () => {
           `${stalled.length} lines due during it; ${atLeast(samples, 100)} samples >= 100 ms of ${samples.length}`,
       );
       expect(report).toMatchObject({ mode: 'open', errors: 0, ok: true });
-      // The backlog was caught up: at most a line per connection, due in the window's last round.
-      expect(report.unsent).toBeLessThanOrEqual(CONNECTIONS);
+      // The backlog was caught up: at most a line per connection due in the window's last round,
+      // and as many again when that round came ~5 ms late (RATE × 5 ms) on a busy shared machine.
+      expect(report.unsent).toBeLessThanOrEqual(2 * CONNECTIONS);
       expect(report.latency_us.p999).toBeGreaterThanOrEqual(150_000);
       // Every line due while the server was frozen was counted, each with the wait it had left.
       expect(Math.abs(stalled.length - RATE * stallS)).toBeLessThanOrEqual(COUNT_SLACK);
