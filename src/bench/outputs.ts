@@ -60,7 +60,7 @@ function withLatencyDefaults(results: BenchResults): BenchResults {
   const p = results.parameters;
   const parameters = {
     ...p, latencyScenarios: p.latencyScenarios ?? [], latencyFractions: p.latencyFractions ?? [], latencyBoundUs: p.latencyBoundUs ?? LATENCY_P99_BOUND_US,
-    selectCostBackends: p.selectCostBackends ?? ['select' as const], cluster: p.cluster ?? null,
+    selectCostBackends: p.selectCostBackends ?? ['select' as const], cluster: p.cluster ?? null, microRuns: p.microRuns ?? p.runs,
   };
   return { ...results, parameters, latencyRuns: results.latencyRuns ?? [], skipped: results.skipped ?? [], clusterRuns: results.clusterRuns ?? [] };
 }

@@ -239,11 +239,17 @@ export function machineLine(results: BenchResults): string {
   );
 }
 
+/** " (cost curves and memory: 1)" when those ran a different number of times. */
+function microRunsNote(results: BenchResults): string {
+  const p = results.parameters;
+  return p.microRuns === p.runs ? '' : ` (cost curves and memory: ${p.microRuns})`;
+}
+
 /** What the bench printed at its end. */
 export function terminalReport(results: BenchResults): string {
   const parts = [`machine: ${machineLine(results)}`];
   const p = results.parameters;
-  parts.push(`${p.runs} run(s) per figure, ${p.warmupS} s warm-up + ${p.durationS} s measured; median (min–max)\n`);
+  parts.push(`${p.runs} run(s) per figure${microRunsNote(results)}, ${p.warmupS} s warm-up + ${p.durationS} s measured; median (min–max)\n`);
   const sections: [string, Table][] = [
     ['load (msgs/s = deliveries/s for chat)', loadTable(results)],
     ['line sizes: echo ping-pong, MB/s of lines echoed each way', sizeTable(results)],
@@ -268,7 +274,7 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
     '',
     `Measured ${results.startedAt} on: ${machineLine(results)}.`,
     '',
-    `Preset \`${p.preset}\`: engines ${p.engines.join(', ')}; ${p.runs} run(s) per figure, engines interleaved run by run; ` +
+    `Preset \`${p.preset}\`: engines ${p.engines.join(', ')}; ${p.runs} run(s) per figure${microRunsNote(results)}, engines interleaved run by run; ` +
       `${p.warmupS} s warm-up + ${p.durationS} s measured; ${lineSizes(results)}. ` +
       'Every figure is the median of its runs, with min–max in brackets.',
     '',

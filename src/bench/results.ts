@@ -17,6 +17,8 @@ export interface BenchParameters {
   engines: BenchEngine[];
   scenarios: string[];
   runs: number;
+  /** Runs of the cost curves and the memory measurement; absent in older files (= runs). */
+  microRuns: number;
   durationS: number;
   warmupS: number;
   /** Idle counts of the cost curves (select()'s stops at 1000). */

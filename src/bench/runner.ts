@@ -82,7 +82,7 @@ function plan(p: BenchParameters): Step[] {
   const skipped = skippedPairs(p);
   const runsOn = (scenario: string, engine: BenchEngine): boolean => !skipped.some((s) => s.scenario === scenario && s.engine === engine);
   const settings: LoadSettings = { warmupS: p.warmupS, durationS: p.durationS };
-  for (let run = 1; run <= p.runs && p.scenarios.includes(SELECT_COST_ID); run++) {
+  for (let run = 1; run <= p.microRuns && p.scenarios.includes(SELECT_COST_ID); run++) {
     for (const backend of rotation<CostBackend>(p.selectCostBackends, run)) {
       const idle = costIdleCounts(backend, p.selectCostIdle);
       steps.push({
@@ -91,7 +91,7 @@ function plan(p: BenchParameters): Step[] {
       });
     }
   }
-  for (let run = 1; run <= p.runs && p.scenarios.includes(MEMORY_ID); run++) {
+  for (let run = 1; run <= p.microRuns && p.scenarios.includes(MEMORY_ID); run++) {
     for (const engine of rotation(p.engines, run)) {
       steps.push({ label: `memory ${engine} run ${run}`, run: async (r) => void r.memory.push(await measureMemory(engine, run)) });
     }

@@ -121,17 +121,22 @@ const C_REF_GOALS: readonly { scenario: string; bound: number }[] = [
   { scenario: 'chat-n100-k10', bound: 0.9 },
 ];
 
+/** The "Performance" issue's other goals on those scenarios, listed beside each. */
+const EXTRA_GOALS: readonly (TargetSpec & { scenario: string })[] = [
+  { kind: 'ratio', issue: 'Performance', scenario: 'echo-c100', engines: LOOP_ENGINES, versus: 'c-ref', metric: 'serverCpuUsPerMsg', bound: 1.2, atLeast: false },
+  { kind: 'ratio', issue: 'Performance', scenario: 'chat-n500-k50', engines: LOOP_ENGINES, versus: 'libuv', metric: 'rate', bound: 1.1, atLeast: true },
+];
+
 /**
  * The targets, from the issues "Performance" (each of our loop's engines judged on its own, and
  * the libuv twin at >= 0.8x c-ref on the same scenarios) and "Backends" (epoll vs libuv past
  * many idle connections, poll serving all 5000).
  */
 export const TARGETS: readonly TargetSpec[] = [
-  ...C_REF_GOALS.map(({ scenario, bound }): TargetSpec => ({
-    kind: 'ratio', issue: 'Performance', scenario, engines: LOOP_ENGINES, versus: 'c-ref', metric: 'rate', bound, atLeast: true,
-  })),
-  { kind: 'ratio', issue: 'Performance', scenario: 'echo-c100', engines: LOOP_ENGINES, versus: 'c-ref', metric: 'serverCpuUsPerMsg', bound: 1.2, atLeast: false },
-  { kind: 'ratio', issue: 'Performance', scenario: 'chat-n500-k50', engines: LOOP_ENGINES, versus: 'libuv', metric: 'rate', bound: 1.1, atLeast: true },
+  ...C_REF_GOALS.flatMap(({ scenario, bound }): TargetSpec[] => [
+    { kind: 'ratio', issue: 'Performance', scenario, engines: LOOP_ENGINES, versus: 'c-ref', metric: 'rate', bound, atLeast: true },
+    ...EXTRA_GOALS.filter((g) => g.scenario === scenario),
+  ]),
   { kind: 'memory', issue: 'Performance', engines: LOOP_ENGINES, bound: 2048 },
   ...C_REF_GOALS.map(({ scenario }): TargetSpec => ({
     kind: 'ratio', issue: 'Performance', scenario, engines: ['libuv'], versus: 'c-ref', metric: 'rate', bound: 0.8, atLeast: true,

@@ -34,7 +34,9 @@ message, latency under a fixed offered load, line sizes, the select()/poll()/epo
 and memory per connection.
 
   --quick              the short preset (~1 min): ${QUICK_PRESET.scenarios.join(', ')};
-                       ${QUICK_PRESET.runs} runs, ${QUICK_PRESET.warmupS} s warm-up + ${QUICK_PRESET.durationS} s; no latency sweep, no sizes
+                       ${QUICK_PRESET.runs} runs (${QUICK_PRESET.microRuns} of ${SELECT_COST_ID} and ${MEMORY_ID}), ${QUICK_PRESET.warmupS} s warm-up + ${QUICK_PRESET.durationS} s;
+                       no idle-5000, no cluster, no latency sweep, no sizes
+                       (the full preset: everything, ${FULL_PRESET.runs} runs, ~100 min on a quiet machine)
   --latency            only the latency sweeps (${FULL_PRESET.latencyScenarios.join(', ')}; with --quick
                        ${QUICK_PRESET.latencyScenarios.join(', ')} at ${percents(QUICK_PRESET.latencyFractions)}, ~1 min)
   --sizes              only the line-size sweep (${SIZE_SCENARIO_IDS.join(', ')})
@@ -42,7 +44,8 @@ and memory per connection.
   --scenarios LIST     comma-separated ids (default all; see below)
   --duration SEC       measured window per run (default ${FULL_PRESET.durationS}; quick ${QUICK_PRESET.durationS})
   --warmup SEC         load before the window (default ${FULL_PRESET.warmupS}; quick ${QUICK_PRESET.warmupS})
-  --runs R             runs per figure (default ${FULL_PRESET.runs}; quick ${QUICK_PRESET.runs})
+  --runs R             runs per figure, cost curves and memory included (default ${FULL_PRESET.runs};
+                       quick ${QUICK_PRESET.runs}, and ${QUICK_PRESET.microRuns} of the cost curves and memory)
   --out DIR            results folder (default bench-results/<timestamp>)
   --from DIR           measure nothing: redraw the report and chart from DIR/results.json
   --publish DIR        also copy report.md, chart.svg and results.json to DIR (e.g. docs/bench)
@@ -113,11 +116,13 @@ function parameters(values: Values): BenchParameters {
   if (durationS < MIN_DURATION_S || durationS > MAX_SECONDS || warmupS > MAX_SECONDS) {
     throw new UsageError(`--duration must be above 0 and it and --warmup at most ${MAX_SECONDS} s`);
   }
+  const runs = integerFlag('runs', values.runs, preset.runs, 1, MAX_RUNS);
   return {
     preset: overridden ? 'custom' : preset.name,
     engines: listFlag('engines', values.engines, ENGINES, preset.engines),
     scenarios,
-    runs: integerFlag('runs', values.runs, preset.runs, 1, MAX_RUNS),
+    runs,
+    microRuns: values.runs === undefined ? preset.microRuns : runs,
     durationS,
     warmupS,
     selectCostIdle: SELECT_COST_IDLE,
