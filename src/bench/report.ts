@@ -5,6 +5,7 @@ import { BENCH_MAX_CLIENTS, CLUSTER_ENGINE, CLUSTER_ID, COST_BACKENDS, LINE_BYTE
 import {
   clusterFigures, figures, latencyPoints, memoryFigures, selectCostPoints, sizeFigures, spread, sweepFigures, TARGET_MIN_RUNS, targets, type Spread,
 } from './summary.js';
+import { costBackend } from './select-cost.js';
 import { markdownTable, textTable, type Table } from './table.js';
 
 /** 1234567 → "1.23M", 61876 → "61.9k". */
@@ -159,6 +160,11 @@ export function targetTable(results: BenchResults): Table {
   return { header: ['issue', 'target', 'measured, median (min–max)', 'runs', 'verdict', 'notes'], rows, align: ['l', 'l', 'r', 'r', 'l', 'l'] };
 }
 
+/** "poll run 2: ..." for each cost-curve run that measured nothing. */
+export function selectCostFailures(results: BenchResults): string[] {
+  return results.selectCost.filter((r) => r.failure).map((r) => `${costBackend(r)} run ${r.run}: ${r.failure}`);
+}
+
 /** µs per call with two decimals below 100, whole above. */
 const micros = (v: number): string => v.toFixed(v >= 100 ? 0 : 2);
 
@@ -263,6 +269,8 @@ export function terminalReport(results: BenchResults): string {
   for (const [title, table] of sections) {
     if (table.rows.length > 0) parts.push(`${title}\n${textTable(table)}\n`);
   }
+  const costFailures = selectCostFailures(results);
+  if (costFailures.length > 0) parts.push(`cost curve runs that failed\n${costFailures.join('\n')}\n`);
   return parts.join('\n');
 }
 
@@ -345,6 +353,8 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
   const scenarios = scenarioTable(results);
   if (scenarios.rows.length > 0) lines.push('## Scenarios', '', markdownTable(scenarios), '');
   const cost = selectCostTable(results);
+  const costFailures = selectCostFailures(results);
+  if (costFailures.length > 0) lines.push('## Cost curve runs that failed', '', ...costFailures.map((f) => `- ${f}`), '');
   if (cost.rows.length > 0) {
     lines.push(
       '## One wait: select(), poll() and epoll_wait() with 1 ready fd among N idle',

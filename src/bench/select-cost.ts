@@ -31,6 +31,8 @@ export interface SelectCostRun {
   backend?: CostBackend;
   addon: SelectCostPoint[];
   c: SelectCostPoint[];
+  /** Why the run measured nothing (a program failed: e.g. something connected to an idle fd). */
+  failure?: string;
 }
 
 /** The backend a stored run measured (select for files from before the other two). */
@@ -38,13 +40,19 @@ export function costBackend(run: SelectCostRun): CostBackend {
   return run.backend ?? 'select';
 }
 
-/** Measures one backend's two curves, C first, each point for at most secondsPerPoint. */
+/** Measures one backend's two curves, C first, each point for at most secondsPerPoint; a program
+ *  that fails makes a run with its failure, not an exception that would end the bench. */
 export async function measureSelectCost(run: number, backend: CostBackend, idle: number[], secondsPerPoint: number): Promise<SelectCostRun> {
   const args = ['--backend', backend, '--idle', idle.join(','), '--seconds', String(secondsPerPoint)];
   const timeout = idle.length * secondsPerPoint * 1000 + SLACK_MS;
-  const c = await points(C_SELECTCOST, args, timeout);
-  const addon = await points(process.execPath, [ADDON_SELECTCOST, ...args], timeout);
-  return { run, backend, addon, c };
+  try {
+    const c = await points(C_SELECTCOST, args, timeout);
+    const addon = await points(process.execPath, [ADDON_SELECTCOST, ...args], timeout);
+    return { run, backend, addon, c };
+  } catch (error) {
+    const e = error as Error & { stderr?: string };
+    return { run, backend, addon: [], c: [], failure: (e.stderr?.trim() || e.message).split('\n').slice(-3).join(' ') };
+  }
 }
 
 /** Runs one curve's program and returns its points. */

@@ -70,7 +70,7 @@ each engine's highest rate with p99 <= ${LATENCY_P99_BOUND_US / 1000} ms.
 
 Writes DIR/results.json (every raw run, machine, versions), DIR/report.md, DIR/chart.svg.
 A figure is flagged when the generator used >= ${Math.round(GENERATOR_BOUND_CORES * 100)}% of a core or steal was >= ${HIGH_STEAL_PCT}%.
-Exit status 1 when a load run failed (its error is in results.json), 2 on a bad command line.
+Exit status 1 when a run failed (its error is in results.json), 2 on a bad command line.
 `;
 
 const FLAGS = {
@@ -171,7 +171,8 @@ export async function bench(argv: string[]): Promise<number> {
     publish(out, values.publish);
     process.stdout.write(`published to ${values.publish}/\n`);
   }
-  const failed = [...results.loadRuns, ...results.latencyRuns, ...results.clusterRuns].filter((r) => r.flags.includes('failed')).length;
+  const failed = [...results.loadRuns, ...results.latencyRuns, ...results.clusterRuns].filter((r) => r.flags.includes('failed')).length +
+    results.selectCost.filter((r) => r.failure).length;
   return failed > 0 ? 1 : 0;
 }
 

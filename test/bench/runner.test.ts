@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { measureSelectCost } from '../../src/bench/select-cost.js';
 import { FDS_NEEDED_ABOVE_SETSIZE, openFdLimit } from '../helpers/fds.js';
 import { cli as runCli, type CliResult } from './cli.js';
 
@@ -170,6 +171,11 @@ describe('wait cost through the addon (select-cost-worker --backend)', () => {
     for (const backend of ['poll', 'epoll']) expect(await points(backend)).toEqual([expect.objectContaining({ idle: 1050, calls: 10 })]);
     const [select] = await points('select');
     expect(select?.idle).toBeLessThan(1024);
+  });
+
+  it('a curve whose program fails becomes a run with its failure, not an exception', async () => {
+    const failed = await measureSelectCost(2, 'poll', [6000], 0.01);
+    expect(failed).toMatchObject({ run: 2, backend: 'poll', addon: [], c: [], failure: expect.stringContaining('bad --idle: 6000') });
   });
 
   it('an unknown backend is a usage error (exit 2)', async () => {
