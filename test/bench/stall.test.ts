@@ -46,14 +46,15 @@ describe('open loop against a server frozen for 200 ms', () => {
         '--duration', String(DURATION_S), '--samples', file,
       ]);
       await delay(STOP_AT_MS);
-      // The generator stamps lines on CLOCK_MONOTONIC, the clock of hrtime. Read once the signal is
-      // sent: read before, a busy machine could deschedule this process between the two, and the
-      // server would answer lines due in that gap before it stopped.
+      // The generator stamps lines on CLOCK_MONOTONIC, the clock of hrtime. The interval measured
+      // lies inside the freeze: read after SIGSTOP is sent and before SIGCONT is, so a busy machine
+      // descheduling this process between a signal and a reading cannot let the server answer a
+      // line inside the interval.
       server.child.kill('SIGSTOP');
       const stoppedAt = process.hrtime.bigint();
       await delay(STALL_MS);
-      server.child.kill('SIGCONT');
       const resumedAt = process.hrtime.bigint();
+      server.child.kill('SIGCONT');
       const report = JSON.parse((await generated).stdout) as LoadgenReport;
       const samples = readSamples(file);
       const stalled = samples.filter((s) => s.stampNs >= stoppedAt && s.stampNs < resumedAt);
