@@ -38,7 +38,7 @@ and memory per connection.
                        no idle-5000, no cluster, no latency sweep, no sizes
                        (the full preset: everything, ${FULL_PRESET.runs} runs, ~100 min on a quiet machine)
   --latency            only the latency sweeps (${FULL_PRESET.latencyScenarios.join(', ')}; with --quick
-                       ${QUICK_PRESET.latencyScenarios.join(', ')} at ${percents(QUICK_PRESET.latencyFractions)}, ~1 min)
+                       ${QUICK_PRESET.latencyScenarios.join(', ')} at ${percents(QUICK_PRESET.latencyFractions)}, ~2 min)
   --sizes              only the line-size sweep (${SIZE_SCENARIO_IDS.join(', ')})
   --engines LIST       comma-separated, from ${ENGINES.join(', ')} (default all)
   --scenarios LIST     comma-separated ids (default all; see below)
