@@ -21,6 +21,13 @@ const CPU_CELL_HEIGHT = 110;
 
 type Panel = Record<string, unknown>;
 
+/** A dash legend drawn as line samples, not as the points the lines carry. */
+const DASH_LEGEND = {
+  symbolType: 'stroke',
+  symbolSize: 400,
+  encode: { symbols: { update: { stroke: { value: '#333333' }, strokeWidth: { value: 1.5 } } } },
+};
+
 /** The engine colour scale, limited to the engines this bench ran. */
 function engineScale(results: BenchResults): object {
   const engines = results.parameters.engines;
@@ -100,7 +107,7 @@ function latencyPanel(results: BenchResults, sweep: LatencyScenario): Panel | nu
           x: { field: 'rate', type: 'quantitative', scale: { type: 'log' }, title: `${unit} achieved` },
           y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'latency, ms' },
           color: { field: 'engine', type: 'nominal', scale: engineScale(results), title: 'engine' },
-          strokeDash: { field: 'percentile', type: 'nominal', sort: [...CURVE_PERCENTILES], title: 'percentile' },
+          strokeDash: { field: 'percentile', type: 'nominal', sort: [...CURVE_PERCENTILES], title: 'percentile', legend: DASH_LEGEND },
           // In offered order: past saturation the achieved rate can fall back.
           order: { field: 'fraction', type: 'quantitative' },
         },
@@ -170,7 +177,7 @@ function selectCostPanel(results: BenchResults): Panel | null {
     encoding: {
       x,
       color: { field: 'backend', type: 'nominal', scale: { domain: backends, range: backends.map((b) => BACKEND_COLOR[b]) }, title: 'wait' },
-      strokeDash: { field: 'from', type: 'nominal', sort: ['addon', 'C'], title: 'called from' },
+      strokeDash: { field: 'from', type: 'nominal', sort: ['addon', 'C'], title: 'called from', legend: DASH_LEGEND },
       detail: { field: 'curve', type: 'nominal' },
     },
     layer: [
@@ -201,7 +208,7 @@ export async function renderChart(results: BenchResults): Promise<string | null>
     },
     spacing: 40,
     vconcat: panels,
-    resolve: { scale: { color: 'independent' } },
+    resolve: { scale: { color: 'independent', strokeDash: 'independent' }, legend: { color: 'independent', strokeDash: 'independent' } },
     config: { font: 'sans-serif', view: { stroke: null } },
   } as unknown as TopLevelSpec;
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
