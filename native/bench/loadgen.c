@@ -4,7 +4,11 @@
  *
  * It opens --idle connections that only read, then --connections active ones, runs a workload
  * for --warmup seconds and then for a measured --duration window, closes everything and prints
- * one JSON line. Workloads speak the newline framing of the selectchat servers:
+ * one JSON line. An idle connection counts as open only once the server has answered on it (the
+ * echo of one short line, or the chat welcome) and then stays silent: so every idle connection
+ * is known to be served, and at most CONNECT_CONCURRENCY connections are ever waiting in the
+ * server's accept queue (a connect completes in the kernel before accept(), so bounding connects
+ * alone would not keep thousands of them out of a listen backlog). Workloads speak the newline framing of the selectchat servers:
  *   echo  every connection keeps --depth lines of --size bytes in flight; each line carries its
  *         CLOCK_MONOTONIC send time as text, so a returning line gives its round-trip latency.
  *   chat  every connection waits for its welcome, join events settle, then --senders of them
@@ -51,7 +55,7 @@ enum {
   MAX_EVENTS = 1024,                /* epoll events taken per round */
   MAX_CONNECTIONS = 100000,
   MAX_DEPTH = 4096,
-  CONNECT_CONCURRENCY = 128,        /* connects in progress at once */
+  CONNECT_CONCURRENCY = 128,        /* connections in setup at once (idle: until answered) */
   SPARE_FDS = 16,                   /* stdio, epoll and slack beside the connections */
   TIME_DIGITS = 19,                 /* CLOCK_MONOTONIC ns as fixed-width decimal */
   SENDER_DIGITS = 6,
@@ -124,7 +128,11 @@ static int epoll_fd = -1;
 static struct sockaddr_storage server_addr;
 static socklen_t server_addr_len;
 static enum phase phase = PHASE_CONNECT;
-static int connect_cursor, connects_pending, connects_done, live_active;
+/* connects_pending: connections holding a setup slot (connecting; idle ones until the server
+ * answered). connects_done: connections whose setup ended (open, answered, or lost). */
+static int connect_cursor, connects_pending, connects_done, live_active, idle_served;
+/* What an idle connection of an echo workload sends once: its echo proves it is served. */
+static const char IDLE_HELLO[] = "idle\n";
 static int64_t start_ns, settle_start_ns, last_receive_ns, warmup_end_ns, measure_end_ns;
 static int64_t window_start_ns, window_end_ns;
 static struct rusage usage_start, usage_end;
@@ -154,7 +162,9 @@ static void usage(FILE *to) {
         "  --warmup SEC      load before the measured window (default 1)\n"
         "  --duration SEC    the measured window (default 5)\n"
         "  --senders K       chat: connections that send (default 1)\n"
-        "  --idle M          connections opened first that only read (default 0)\n"
+        "  --idle M          connections opened first that only read (default 0); each\n"
+        "                    counts as open once the server answered it (the echo of one\n"
+        "                    short line, or the chat welcome), then stays silent\n"
         "  --rate R          open loop: R lines/s over all senders (chat: messages/s), each\n"
         "                    sender on its own evenly phased schedule, latency counted from\n"
         "                    each line's intended send time; --depth caps the lines (chat:\n"
@@ -345,7 +355,12 @@ static void lose_connection(struct conn *c, const char *why) {
   report_error(c, why, "", 0);
   close(c->fd);
   int was_active_ready = !c->idle && c->state == CONN_READY;
+  int was_idle_in_setup = c->idle && c->state == CONN_OPEN;
   c->state = CONN_DEAD;
+  if (was_idle_in_setup) {
+    connects_pending--;
+    connects_done++;
+  }
   if (c->idle) return;
   if (c - conns < opt.senders) set_blocked(c, 1);
   if (was_active_ready) live_active--;
@@ -392,17 +407,31 @@ static void on_chat_line(struct conn *c, const char *line, size_t len, int64_t n
   if (seq == senders[s].done_seq) complete_messages((int)s);
 }
 
+/* An idle connection was answered by the server: it is served, and its setup slot is free. */
+static void idle_answered(struct conn *c) {
+  c->state = CONN_READY;
+  connects_pending--;
+  connects_done++;
+  idle_served++;
+}
+
 /* Routes one complete line (without "\r\n") by what it is and who received it. */
 static void on_line(struct conn *c, const char *line, size_t len, int64_t now) {
   if (len >= 2 && line[1] == ' ' && line[0] == '!') {
     report_error(c, "server said: ", line, len);
   } else if (len >= 2 && line[1] == ' ' && line[0] == '*') {
     if (c->state == CONN_OPEN && len > 10 && !memcmp(line, "* welcome ", 10)) {
-      c->state = CONN_READY;
-      live_active++;
+      if (c->idle) {
+        idle_answered(c);
+      } else {
+        c->state = CONN_READY;
+        live_active++;
+      }
     }
   } else if (c->idle) {
-    return;
+    if (c->state != CONN_OPEN || opt.workload == WORKLOAD_CHAT) return;
+    if (len == sizeof(IDLE_HELLO) - 2 && !memcmp(line, IDLE_HELLO, len)) idle_answered(c);
+    else report_error(c, "unexpected line: ", line, len);
   } else if (c->state != CONN_READY || phase < PHASE_WARMUP) {
     report_error(c, "line before the workload began: ", line, len);
   } else if (opt.workload == WORKLOAD_CHAT) {
@@ -606,7 +635,7 @@ static void flush_dirty(int64_t now) {
     c->dirty = 0;
     if (c->state != CONN_READY) continue;
     int running = phase == PHASE_WARMUP || phase == PHASE_MEASURE;
-    if (running && (opt.rate > 0 || c->out_len == 0)) {
+    if (running && !c->idle && (opt.rate > 0 || c->out_len == 0)) {
       if (opt.workload == WORKLOAD_CHAT) compose_chat(c, now);
       else compose_echo(c, now);
     }
@@ -641,11 +670,28 @@ static void finish_connect(struct conn *c) {
   if (error && !reset_after_connecting) {
     fail("connect to %s:%d: %s", opt.host, opt.port, strerror(error));
   }
+  if (c->idle) {
+    /* Its setup slot stays taken until the server answers (idle_answered) or drops it. */
+    c->state = CONN_OPEN;
+    if (reset_after_connecting) {
+      lose_connection(c, strerror(error));
+      return;
+    }
+    watch(c, EPOLLIN);
+    if (opt.workload != WORKLOAD_CHAT) {
+      reserve(&c->out, &c->out_cap, sizeof(IDLE_HELLO) - 1);
+      memcpy(c->out, IDLE_HELLO, sizeof(IDLE_HELLO) - 1);
+      c->out_off = 0;
+      c->out_len = sizeof(IDLE_HELLO) - 1;
+      write_pending(c);
+    }
+    return;
+  }
   connects_pending--;
   connects_done++;
-  int waits_for_welcome = !c->idle && opt.workload == WORKLOAD_CHAT;
+  int waits_for_welcome = opt.workload == WORKLOAD_CHAT;
   c->state = waits_for_welcome ? CONN_OPEN : CONN_READY;
-  if (!c->idle && !waits_for_welcome) live_active++;
+  if (!waits_for_welcome) live_active++;
   if (reset_after_connecting) lose_connection(c, strerror(error));
   else watch(c, EPOLLIN);
 }
@@ -684,7 +730,8 @@ static void begin_workload(int64_t now) {
 /* Moves the run through its phases as time passes and connections come up. */
 static void advance_phase(int64_t now) {
   if (phase <= PHASE_WELCOME && now - start_ns > SETUP_TIMEOUT_NS) {
-    fail("timed out setting up: %d of %d connections open%s", connects_done, total_conns,
+    fail("timed out setting up: %d of %d connections open (%d of %d idle ones answered)%s",
+         connects_done, total_conns, idle_served, opt.idle,
          phase == PHASE_WELCOME ? ", some never welcomed" : "");
   }
   if (phase == PHASE_CONNECT) {
@@ -795,10 +842,10 @@ static void print_report(void) {
   printf("{\"workload\":\"%s\",\"host\":", WORKLOAD_NAMES[opt.workload]);
   print_json_string(opt.host);
   printf(",\"port\":%d,\"connections\":%d,\"senders\":%d,\"depth\":%d,\"size\":%d,\"idle\":%d,"
-         "\"warmup_s\":%g,\"duration_s\":%.3f,\"messages\":%llu,\"messages_per_s\":%.1f,"
+         "\"idle_served\":%d,\"warmup_s\":%g,\"duration_s\":%.3f,\"messages\":%llu,\"messages_per_s\":%.1f,"
          "\"deliveries\":%llu,\"deliveries_per_s\":%.1f,",
          opt.port, opt.connections, opt.senders,
-         opt.depth, opt.size, opt.idle, opt.warmup_s, window_s, (unsigned long long)messages,
+         opt.depth, opt.size, opt.idle, idle_served, opt.warmup_s, window_s, (unsigned long long)messages,
          (double)messages / window_s, (unsigned long long)delivered, (double)delivered / window_s);
   printf("\"latency_us\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f,"
          "\"count\":%llu},",

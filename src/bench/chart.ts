@@ -5,11 +5,13 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import type { BenchResults } from './results.js';
-import type { BenchEngine, LatencyScenario } from './scenarios.js';
+import { COST_BACKENDS, type BenchEngine, type CostBackend, type LatencyScenario } from './scenarios.js';
 import { figures, latencyPoints, selectCostPoints, sizeFigures } from './summary.js';
 
 /** One colour per engine, the same in every chart. */
-const ENGINE_COLOR: Record<BenchEngine, string> = { select: '#1f77b4', libuv: '#ff7f0e', 'c-ref': '#2ca02c' };
+const ENGINE_COLOR: Record<BenchEngine, string> = {
+  select: '#1f77b4', poll: '#9467bd', epoll: '#17becf', libuv: '#ff7f0e', 'c-ref': '#2ca02c',
+};
 const PANEL_WIDTH = 460;
 const PANEL_HEIGHT = 220;
 /** The CPU panel's small multiples: one per scenario, this many to a row. */
@@ -18,6 +20,13 @@ const CPU_CELL_WIDTH = 60;
 const CPU_CELL_HEIGHT = 110;
 
 type Panel = Record<string, unknown>;
+
+/** A dash legend drawn as line samples, not as the points the lines carry. */
+const DASH_LEGEND = {
+  symbolType: 'stroke',
+  symbolSize: 400,
+  encode: { symbols: { update: { stroke: { value: '#333333' }, strokeWidth: { value: 1.5 } } } },
+};
 
 /** The engine colour scale, limited to the engines this bench ran. */
 function engineScale(results: BenchResults): object {
@@ -98,7 +107,7 @@ function latencyPanel(results: BenchResults, sweep: LatencyScenario): Panel | nu
           x: { field: 'rate', type: 'quantitative', scale: { type: 'log' }, title: `${unit} achieved` },
           y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'latency, ms' },
           color: { field: 'engine', type: 'nominal', scale: engineScale(results), title: 'engine' },
-          strokeDash: { field: 'percentile', type: 'nominal', sort: [...CURVE_PERCENTILES], title: 'percentile' },
+          strokeDash: { field: 'percentile', type: 'nominal', sort: [...CURVE_PERCENTILES], title: 'percentile', legend: DASH_LEGEND },
           // In offered order: past saturation the achieved rate can fall back.
           order: { field: 'fraction', type: 'quantitative' },
         },
@@ -143,22 +152,39 @@ function cpuPanel(results: BenchResults): Panel | null {
   };
 }
 
-/** µs per select() call against idle fds, addon and C. */
+/** One colour per wait, the engine's colour where an engine of that name exists. */
+const BACKEND_COLOR: Record<CostBackend, string> = { select: ENGINE_COLOR.select, poll: ENGINE_COLOR.poll, epoll: ENGINE_COLOR.epoll };
+
+/**
+ * µs per wait against fds watched (N idle + the ready one), log-log: select(), poll() and
+ * epoll_wait(), each through the addon (solid) and in C (dashed): six lines.
+ */
 function selectCostPanel(results: BenchResults): Panel | null {
   const values = selectCostPoints(results).flatMap((p) =>
-    (['addon', 'C'] as const).flatMap((implementation) => {
-      const s = implementation === 'addon' ? p.addon : p.c;
-      return s ? [{ idle: p.idle, implementation, median: s.median, min: s.min, max: s.max }] : [];
+    (['addon', 'C'] as const).flatMap((from) => {
+      const s = from === 'addon' ? p.addon : p.c;
+      return s ? [{ backend: p.backend, from, curve: `${p.backend} ${from}`, fds: p.idle + 1, median: s.median, min: s.min, max: s.max }] : [];
     }),
   );
   if (values.length === 0) return null;
-  return linePanel(
-    'One select() call with 1 ready fd among N idle: µs (O(N))',
-    values,
-    { field: 'idle', type: 'quantitative', title: 'idle fds watched' },
-    { field: 'median', type: 'quantitative', title: 'µs per call' },
-    { field: 'implementation', type: 'nominal', scale: { range: ['#9467bd', '#8c564b'] }, title: 'select() from' },
-  );
+  const backends = COST_BACKENDS.filter((b) => values.some((v) => v.backend === b));
+  const x = { field: 'fds', type: 'quantitative', scale: { type: 'log' }, title: 'fds watched (N idle + 1 ready)' };
+  return {
+    title: 'One wait with 1 ready fd among N idle: µs per call (median, min–max; log-log)',
+    width: PANEL_WIDTH,
+    height: PANEL_HEIGHT,
+    data: { values },
+    encoding: {
+      x,
+      color: { field: 'backend', type: 'nominal', scale: { domain: backends, range: backends.map((b) => BACKEND_COLOR[b]) }, title: 'wait' },
+      strokeDash: { field: 'from', type: 'nominal', sort: ['addon', 'C'], title: 'called from', legend: DASH_LEGEND },
+      detail: { field: 'curve', type: 'nominal' },
+    },
+    layer: [
+      { mark: { type: 'line', point: true }, encoding: { y: { field: 'median', type: 'quantitative', scale: { type: 'log' }, title: 'µs per call' } } },
+      { mark: 'rule', encoding: { y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' } } },
+    ],
+  };
 }
 
 /** The chart's SVG text, or null when the results hold nothing to draw. */
@@ -175,14 +201,14 @@ export async function renderChart(results: BenchResults): Promise<string | null>
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
-      text: 'selectchat: select vs libuv vs C',
+      text: 'selectchat: select vs poll vs epoll vs libuv vs C',
       subtitle: `${m.cpuModel}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}; ${results.startedAt.slice(0, 10)}`,
       anchor: 'start',
       offset: 16,
     },
     spacing: 40,
     vconcat: panels,
-    resolve: { scale: { color: 'independent' } },
+    resolve: { scale: { color: 'independent', strokeDash: 'independent' }, legend: { color: 'independent', strokeDash: 'independent' } },
     config: { font: 'sans-serif', view: { stroke: null } },
   } as unknown as TopLevelSpec;
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });

@@ -3,7 +3,7 @@
 // benchmark/compare.js and its R script.
 import type { BenchResults } from './results.js';
 import { machineLine, si } from './report.js';
-import type { BenchEngine } from './scenarios.js';
+import { CLUSTER_ENGINE, CLUSTER_ID, type BenchEngine } from './scenarios.js';
 import { rateWithinBoundByRun, spread } from './summary.js';
 import { markdownTable, type Table } from './table.js';
 
@@ -101,6 +101,14 @@ export function compareResults(a: BenchResults, b: BenchResults): Comparison[] {
       const [x, y] = [rates(a), rates(b)];
       if (x.length + y.length > 0) out.push(compareValues(scenario.id, engine, metric, x, y));
     }
+  }
+  for (const workers of a.parameters.cluster?.workers ?? []) {
+    if (!b.parameters.cluster?.workers.includes(workers)) continue;
+    const rates = (r: BenchResults): number[] =>
+      r.clusterRuns.filter((c) => c.workers === workers && c.rate !== null).map((c) => c.rate as number);
+    const [x, y] = [rates(a), rates(b)];
+    const label = `${CLUSTER_ID} (${workers === 1 ? 'one process' : `${workers} workers`})`;
+    if (x.length + y.length > 0) out.push(compareValues(label, CLUSTER_ENGINE, 'deliveries/s', x, y));
   }
   for (const sweep of a.parameters.latencyScenarios) {
     if (!b.parameters.latencyScenarios.some((s) => s.id === sweep.id)) continue;

@@ -1,4 +1,5 @@
-// A server's CPU time and the machine's steal, sampled on a timer, read back at any instant.
+// A server's CPU time (one process, or the sum of several: a primary and its workers) and the
+// machine's steal, sampled on a timer, read back at any instant.
 import { performance } from 'node:perf_hooks';
 import { machineCpuTimes, processCpuSeconds } from '../process/proc.js';
 
@@ -30,7 +31,11 @@ export class CpuTrace {
   private readonly samples: Sample[] = [];
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly pid: number) {}
+  private readonly pids: readonly number[];
+
+  constructor(pid: number | readonly number[]) {
+    this.pids = typeof pid === 'number' ? [pid] : pid;
+  }
 
   /** Takes a sample now and then one every interval. */
   start(): void {
@@ -45,10 +50,14 @@ export class CpuTrace {
     this.timer = null;
   }
 
-  /** Takes one sample (skipped once the process is gone). */
+  /** Takes one sample (skipped once a process is gone). */
   sample(): void {
-    const cpuS = processCpuSeconds(this.pid);
-    if (cpuS === null) return;
+    let cpuS = 0;
+    for (const pid of this.pids) {
+      const each = processCpuSeconds(pid);
+      if (each === null) return;
+      cpuS += each;
+    }
     const { total, steal } = machineCpuTimes();
     this.samples.push({ t: performance.now(), cpuS, total, steal });
   }

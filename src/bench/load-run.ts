@@ -1,7 +1,7 @@
 // One measured load run: a fresh server, the generator against it, the server's CPU over the window.
 import { CpuTrace } from './cpu-trace.js';
 import { loadAverage } from './machine.js';
-import { loadgenArgs, runLoadgen, type LoadgenReport } from './run-loadgen.js';
+import { loadgenArgs, runLoadgen, type LoadgenReport, type LoadgenRun } from './run-loadgen.js';
 import { ServerProcess, type ServerExit } from '../process/server-process.js';
 import { serverCommand } from './run-server.js';
 import type { BenchEngine, LoadScenario } from './scenarios.js';
@@ -82,13 +82,22 @@ export async function measureLoad(
   result.server.peakRssBytes = server.memory()?.peakRssBytes ?? null;
   result.server.exit = await server.stop();
   result.server.stderr = server.stderr;
+  judge(result, generated, trace);
+  return result;
+}
+
+/**
+ * Fills a run in from the generator's report and the server's CPU trace: rate, CPU per message
+ * over the generator's window, generator CPU, steal, and the flags. A missing report fails it.
+ */
+export function judge(result: LoadRun, generated: LoadgenRun, trace: CpuTrace): void {
   result.loadgen = generated.report;
   result.loadgenStderr = generated.stderr.trim();
   const report = generated.report;
   if (!report) {
     result.failure = `load generator failed (exit ${generated.exitCode}): ${generated.stderr.trim()}`;
     result.flags.push('failed');
-    return result;
+    return;
   }
   // The window closed just before the report arrived and lasted duration_s by the generator's clock.
   const window = trace.window(generated.reportedAt - report.duration_s * 1000, generated.reportedAt);
@@ -103,5 +112,4 @@ export async function measureLoad(
   if ((report.send_lag_us?.p99 ?? 0) >= GENERATOR_LATE_US) result.flags.push('generator-late');
   if ((result.stealPct ?? 0) >= HIGH_STEAL_PCT) result.flags.push('steal');
   if (report.errors > 0 || !report.ok) result.flags.push('errors');
-  return result;
 }

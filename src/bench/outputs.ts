@@ -55,13 +55,14 @@ export function readResultsFile(path: string): BenchResults {
   return withLatencyDefaults(results);
 }
 
-/** A file from before the latency sweep ran none: its fields are filled in as empty. */
+/** A file from before the latency sweep ran none (and skipped nothing): its fields are filled in as empty. */
 function withLatencyDefaults(results: BenchResults): BenchResults {
   const p = results.parameters;
   const parameters = {
     ...p, latencyScenarios: p.latencyScenarios ?? [], latencyFractions: p.latencyFractions ?? [], latencyBoundUs: p.latencyBoundUs ?? LATENCY_P99_BOUND_US,
+    selectCostBackends: p.selectCostBackends ?? ['select' as const], cluster: p.cluster ?? null, microRuns: p.microRuns ?? p.runs,
   };
-  return { ...results, parameters, latencyRuns: results.latencyRuns ?? [] };
+  return { ...results, parameters, latencyRuns: results.latencyRuns ?? [], skipped: results.skipped ?? [], clusterRuns: results.clusterRuns ?? [] };
 }
 
 /** Copies a results folder's files to dir (docs/bench), report and chart side by side. */

@@ -1,10 +1,11 @@
 // The bench's tables, for the terminal and for report.md, all computed from results.json alone.
 import { GENERATOR_BOUND_CORES, GENERATOR_LATE_US, HIGH_STEAL_PCT } from './load-run.js';
 import type { BenchResults } from './results.js';
-import { LINE_BYTES, SIZE_CONNECTIONS, type BenchEngine } from './scenarios.js';
+import { BENCH_MAX_CLIENTS, CLUSTER_ENGINE, CLUSTER_ID, COST_BACKENDS, LINE_BYTES, SIZE_CONNECTIONS, type BenchEngine } from './scenarios.js';
 import {
-  figures, latencyPoints, memoryFigures, selectCostPoints, sizeFigures, spread, sweepFigures, targets, type Spread,
+  clusterFigures, figures, latencyPoints, memoryFigures, selectCostPoints, sizeFigures, spread, sweepFigures, TARGET_MIN_RUNS, targets, type Spread,
 } from './summary.js';
+import { costBackend } from './select-cost.js';
 import { markdownTable, textTable, type Table } from './table.js';
 
 /** 1234567 → "1.23M", 61876 → "61.9k". */
@@ -33,15 +34,17 @@ function bytes(value: number): string {
   return Math.abs(value) >= 1 << 20 ? `${(value / (1 << 20)).toFixed(1)} MiB` : `${(value / 1024).toFixed(1)} KiB`;
 }
 
-/** An engine's rate over c-ref's on a scenario, per paired run. */
-function versusCRef(results: BenchResults, scenario: string, engine: BenchEngine): string {
+/** An engine's rate (or CPU per message) over c-ref's on a scenario, per paired run. */
+function versusCRef(results: BenchResults, scenario: string, engine: BenchEngine, metric: 'rate' | 'serverCpuUsPerMsg' = 'rate'): string {
   if (engine === 'c-ref') return '';
   const runs = results.loadRuns.filter((r) => r.scenario === scenario);
   const ratios = runs
     .filter((r) => r.engine === engine)
     .map((r) => {
       const c = runs.find((t) => t.engine === 'c-ref' && t.run === r.run);
-      return r.rate != null && c?.rate ? r.rate / c.rate : null;
+      const mine = r[metric];
+      const theirs = c?.[metric];
+      return mine != null && theirs ? mine / theirs : null;
     });
   return show(spread(ratios), fixed(2));
 }
@@ -51,20 +54,21 @@ export function loadTable(results: BenchResults): Table {
   const rows = figures(results).map((f) => [
     f.scenario,
     f.engine,
-    show(f.rate, si),
+    f.skipped === null ? show(f.rate, si) : 'skipped',
     versusCRef(results, f.scenario, f.engine),
     show(f.cpuUsPerMsg, fixed(2)),
+    versusCRef(results, f.scenario, f.engine, 'serverCpuUsPerMsg'),
     show(f.p50Us, fixed(0)),
     show(f.p99Us, fixed(0)),
     f.generatorCores ? `${Math.round(f.generatorCores.median * 100)}%` : '–',
     f.stealPct ? `${f.stealPct.median.toFixed(1)}%` : '–',
-    String(f.errors),
+    f.skipped === null ? String(f.errors) : '–',
     f.notes.join(', '),
   ]);
   return {
-    header: ['scenario', 'engine', 'msgs/s', '× c-ref', 'server CPU µs/msg', 'p50 µs', 'p99 µs', 'gen CPU', 'steal', 'errors', 'notes'],
+    header: ['scenario', 'engine', 'msgs/s', '× c-ref', 'server CPU µs/msg', 'CPU × c-ref', 'p50 µs', 'p99 µs', 'gen CPU', 'steal', 'errors', 'notes'],
     rows,
-    align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
   };
 }
 
@@ -143,25 +147,73 @@ export function sizeTable(results: BenchResults): Table {
   return { header: ['line', 'engine', 'msgs/s', 'MB/s', '× c-ref'], rows, align: ['r', 'l', 'r', 'r', 'r'] };
 }
 
-/** The issue's goals, met or missed. */
+/** The issues' goals, each engine judged on its own: met or missed, on how many runs, with what to weigh. */
 export function targetTable(results: BenchResults): Table {
   const rows = targets(results).map((t) => [
+    t.issue,
     t.goal,
-    show(t.value, t.unit === 'x' ? (v) => `${v.toFixed(2)}×` : si),
+    t.unit === 'runs' ? (t.value ? `${t.value.median}/${t.value.n} runs` : '–') : show(t.value, t.unit === 'x' ? (v) => `${v.toFixed(2)}×` : bytes),
+    String(t.runs),
     t.met === null ? 'n/a' : t.met ? 'met' : 'MISSED',
+    t.notes.join('; '),
   ]);
-  return { header: ['target', 'measured', 'verdict'], rows, align: ['l', 'r', 'l'] };
+  return { header: ['issue', 'target', 'measured, median (min–max)', 'runs', 'verdict', 'notes'], rows, align: ['l', 'l', 'r', 'r', 'l', 'l'] };
 }
 
-/** The select() cost curve, addon beside C. */
+/** "poll run 2: ..." for each cost-curve run that measured nothing. */
+export function selectCostFailures(results: BenchResults): string[] {
+  return results.selectCost.filter((r) => r.failure).map((r) => `${costBackend(r)} run ${r.run}: ${r.failure}`);
+}
+
+/** µs per call with two decimals below 100, whole above. */
+const micros = (v: number): string => v.toFixed(v >= 100 ? 0 : 2);
+
+/** The wait-cost curves: a row per idle count, each backend's addon and C side by side. */
 export function selectCostTable(results: BenchResults): Table {
-  const rows = selectCostPoints(results).map((p) => [
-    String(p.idle),
-    show(p.addon, fixed(2)),
-    show(p.c, fixed(2)),
-    p.addon && p.c ? (p.addon.median - p.c.median).toFixed(2) : '–',
+  const points = selectCostPoints(results);
+  const backends = COST_BACKENDS.filter((b) => points.some((p) => p.backend === b));
+  const idle = [...new Set(points.map((p) => p.idle))].sort((a, b) => a - b);
+  const rows = idle.map((k) => [
+    String(k),
+    ...backends.flatMap((b) => {
+      const p = points.find((q) => q.backend === b && q.idle === k);
+      if (!p) return ['–', '–'];
+      return [show(p.addon, micros), show(p.c, micros)];
+    }),
   ]);
-  return { header: ['idle fds', 'addon µs/call', 'C µs/call', 'addon − C'], rows, align: ['r', 'r', 'r', 'r'] };
+  return {
+    header: ['idle fds', ...backends.flatMap((b) => [`${b} addon µs`, `${b} C µs`])],
+    rows,
+    align: ['r', ...backends.flatMap((): ('r')[] => ['r', 'r'])],
+  };
+}
+
+/** The cluster scenario: a row per process count, one process first. */
+export function clusterTable(results: BenchResults): Table {
+  const rows = clusterFigures(results).map((f) => [
+    f.workers === 1 ? 'one process' : `${f.workers} workers`,
+    show(f.rate, si),
+    f.workers === 1 ? '1' : show(f.versusOne, fixed(2)),
+    show(f.p50Us, ms),
+    show(f.p99Us, ms),
+    f.workers === 1 ? '0%' : show(f.crossNodeShare, (v) => `${Math.round(v * 100)}%`),
+    show(f.cpuUsPerDelivery, fixed(3)),
+    f.workers === 1 ? '–' : show(f.redisUsPerDelivery, fixed(3)),
+    f.notes.join(', '),
+  ]);
+  const skipped = results.skipped.find((s) => s.scenario === CLUSTER_ID);
+  if (skipped) rows.push(['skipped', '–', '–', '–', '–', '–', '–', '–', `skipped: ${skipped.reason}`]);
+  return {
+    header: ['server', 'deliveries/s', '× one process', 'p50 ms', 'p99 ms', 'cross-node (est.)', 'server CPU µs/delivery', 'Redis CPU µs/delivery', 'notes'],
+    rows,
+    align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+  };
+}
+
+/** The cluster table's title: which load, which engine. */
+function clusterTitle(results: BenchResults): string {
+  const load = results.parameters.cluster?.load;
+  return `cluster: ${load ? load.title : 'chat'} on the ${CLUSTER_ENGINE} engine, one room through Redis (per delivery: same- and cross-node mixed)`;
 }
 
 /** RSS per connection of each engine. */
@@ -193,23 +245,32 @@ export function machineLine(results: BenchResults): string {
   );
 }
 
+/** " (cost curves and memory: 1)" when those ran a different number of times. */
+function microRunsNote(results: BenchResults): string {
+  const p = results.parameters;
+  return p.microRuns === p.runs ? '' : ` (cost curves and memory: ${p.microRuns})`;
+}
+
 /** What the bench printed at its end. */
 export function terminalReport(results: BenchResults): string {
   const parts = [`machine: ${machineLine(results)}`];
   const p = results.parameters;
-  parts.push(`${p.runs} run(s) per figure, ${p.warmupS} s warm-up + ${p.durationS} s measured; median (min–max)\n`);
+  parts.push(`${p.runs} run(s) per figure${microRunsNote(results)}, ${p.warmupS} s warm-up + ${p.durationS} s measured; median (min–max)\n`);
   const sections: [string, Table][] = [
     ['load (msgs/s = deliveries/s for chat)', loadTable(results)],
     ['line sizes: echo ping-pong, MB/s of lines echoed each way', sizeTable(results)],
     ['latency under a fixed offered load: the highest rate within the p99 bound', sweepTable(results)],
     ...p.latencyScenarios.map((s): [string, Table] => [`${s.id}: ${s.title}, open loop (medians)`, latencyTable(results, s.id)]),
+    [clusterTitle(results), clusterTable(results)],
     ['targets', targetTable(results)],
-    ['select() with 1 ready fd among N idle', selectCostTable(results)],
+    ['one wait with 1 ready fd among N idle: µs per call, through the addon and in C', selectCostTable(results)],
     [`memory: ${p.memoryConnections} idle echo connections`, memoryTable(results)],
   ];
   for (const [title, table] of sections) {
     if (table.rows.length > 0) parts.push(`${title}\n${textTable(table)}\n`);
   }
+  const costFailures = selectCostFailures(results);
+  if (costFailures.length > 0) parts.push(`cost curve runs that failed\n${costFailures.join('\n')}\n`);
   return parts.join('\n');
 }
 
@@ -221,7 +282,7 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
     '',
     `Measured ${results.startedAt} on: ${machineLine(results)}.`,
     '',
-    `Preset \`${p.preset}\`: engines ${p.engines.join(', ')}; ${p.runs} run(s) per figure, engines interleaved run by run; ` +
+    `Preset \`${p.preset}\`: engines ${p.engines.join(', ')}; ${p.runs} run(s) per figure${microRunsNote(results)}, engines interleaved run by run; ` +
       `${p.warmupS} s warm-up + ${p.durationS} s measured; ${lineSizes(results)}. ` +
       'Every figure is the median of its runs, with min–max in brackets.',
     '',
@@ -233,7 +294,8 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
     lines.push(
       'msgs/s: echoed lines per second for echo, delivered lines (one per receiver) per second for chat. ' +
         '× c-ref: the rate over the C reference server\'s in the same run pair. ' +
-        'server CPU µs/msg: the server\'s user + system CPU over the measured window divided by those messages. ' +
+        'server CPU µs/msg: the server\'s user + system CPU over the measured window divided by those messages; ' +
+        'CPU × c-ref: that over c-ref\'s in the same run pair (lower is better). ' +
         `gen CPU: the generator's CPU over the window (100% = one core). Notes: \`generator-bound\` = the generator used ≥ ${Math.round(GENERATOR_BOUND_CORES * 100)}% of a core, ` +
         `so it may be what limits the figure; \`steal\` = ≥ ${HIGH_STEAL_PCT}% of CPU time stolen by the hypervisor; ` +
         '`errors` = the generator saw refused, dropped or wrong lines; `failed` = no figure. Counts are runs of the total.',
@@ -252,24 +314,64 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
       );
     }
     const goals = targetTable(results);
-    if (goals.rows.length > 0) lines.push('## Targets', '', markdownTable(goals), '', 'Ratios are medians of per-run-pair ratios.', '');
+    if (goals.rows.length > 0) {
+      lines.push(
+        '## Targets',
+        '',
+        markdownTable(goals),
+        '',
+        'Each of our loop\'s engines (select, poll, epoll) is judged on its own. A ratio is the median of per-run-pair ratios ' +
+          '(run r of the engine over run r of the other, which ran beside it), with min–max over the pairs; memory is the ' +
+          `median bytes per idle connection of the memory runs. The issues ask for at least ${TARGET_MIN_RUNS} interleaved runs: ` +
+          'fewer are said in the notes, as are runs where the generator used ≥ 90% of a core (`generator-bound`: then the ' +
+          'ratio may measure the generator, not the server), errors and steal.',
+        '',
+      );
+    }
   }
   lines.push(...latencySection(results));
+  const cluster = clusterTable(results);
+  if (cluster.rows.length > 0) {
+    lines.push(
+      '## Cluster: workers sharing one room through Redis',
+      '',
+      markdownTable(cluster),
+      '',
+      `The ${results.parameters.cluster?.load.title ?? 'chat'} load against \`selectchat serve --workers N --redis unix://…\` on the ` +
+        `${CLUSTER_ENGINE} engine (each worker its own process listening on the port with SO_REUSEPORT, the kernel spreading the ` +
+        'connections), with a private redis-server the bench starts for each run (unix socket, no persistence) and stops ' +
+        'afterwards; beside it one process without Redis, run by run in turn. deliveries/s and latency are per delivery, as ' +
+        'the generator measures them: with workers some deliveries cross nodes (publish, Redis, another worker) and some ' +
+        'do not, and the generator cannot tell which, so p50 and p99 are of the mix. cross-node (est.): the share of ' +
+        'deliveries expected to cross, 1 − Σ mᵢ(mᵢ − 1) / (N(N − 1)) from the members mᵢ each worker held (its open fds), ' +
+        'if the senders are spread like the members. server CPU: the primary and every worker together; Redis CPU: the ' +
+        'private redis-server alone. On a 2-core machine with the generator on it, more processes cannot be faster: ' +
+        'workers pay off with more cores and past FD_SETSIZE.',
+      '',
+    );
+  }
   const scenarios = scenarioTable(results);
   if (scenarios.rows.length > 0) lines.push('## Scenarios', '', markdownTable(scenarios), '');
   const cost = selectCostTable(results);
+  const costFailures = selectCostFailures(results);
+  if (costFailures.length > 0) lines.push('## Cost curve runs that failed', '', ...costFailures.map((f) => `- ${f}`), '');
   if (cost.rows.length > 0) {
     lines.push(
-      '## One select() call: 1 ready fd among N idle',
+      '## One wait: select(), poll() and epoll_wait() with 1 ready fd among N idle',
       '',
       markdownTable(cost),
       '',
-      'The idle fds are listening sockets nobody connects to; one ready fd; every call copies the master sets, ' +
-        'selects with a 1 s timeout (never reached) and scans the answer. `addon` = `Selector.wait()` from TypeScript, ' +
-        '`C` = build/Release/selectchat-selectcost. The cost grows with N: select() polls every watched fd on every call. ' +
-        'Most of the per-fd gap is not the addon: Node has threads, and in a multi-threaded process the kernel takes a ' +
-        'reference on every watched file per call (fdget), which a single-threaded one skips; the C program with one extra ' +
-        'sleeping thread measured like the addon on the development machine.',
+      'µs per call, median (min–max) over the runs. The idle fds are listening sockets nobody connects to, all watched ' +
+        'for reading, beside one fd that is always readable; every call has a 1 s timeout (never reached). ' +
+        '`addon` = the wait from TypeScript through the addon (`Selector.wait()`, `Poller.wait()`, `Epoller.wait()`), ' +
+        '`C` = build/Release/selectchat-selectcost --backend B, the same method in C. select(): each call copies the ' +
+        'master sets and scans the answer; it cannot go past FD_SETSIZE, so its curve stops at 1000. poll(): one call on ' +
+        'the kept pollfd array, the ready fd first. epoll: one epoll_wait() on an instance the fds were added to once. ' +
+        'select() and poll() grow with N (the kernel polls every watched fd on every call); epoll_wait() does not (the ' +
+        'kernel hands back its ready list). Most of the per-fd gap between the addon and C is not the addon: Node has ' +
+        'threads, and in a multi-threaded process the kernel takes a reference on every watched file per call (fdget), ' +
+        'which a single-threaded one skips; the C program with one extra sleeping thread measured like the addon on the ' +
+        'development machine. In the chart both axes are logarithmic and x counts every watched fd (N idle + the ready one).',
       '',
     );
   }
@@ -355,8 +457,13 @@ const METHOD = [
   '- Peak RSS is VmHWM from /proc/PID/status just before the server is stopped with SIGTERM.',
   '- Chat: every member is welcomed and join events settle before the load starts; each sender keeps at most',
   '  `depth` messages not yet seen by everyone in flight.',
-  '- The TypeScript servers run with `--max-clients 1010`; the C reference has no limit below FD_SETSIZE.',
+  `- The TypeScript servers run with \`--max-clients ${BENCH_MAX_CLIENTS}\`; the C reference has no limit below FD_SETSIZE.`,
   '- idle-1000 is 990 idle + 10 active connections: the select engine holds about 1004 clients (FD_SETSIZE 1024',
   '  less Node\'s own fds) and the generator opens its idle connections first, so 1000 idle + 10 active would',
   '  have it refuse most of the active ones and measure a different load.',
+  '- idle-5000 is 4990 idle + 10 active: past FD_SETSIZE, so the select engine and c-ref (both wait in select())',
+  '  cannot take part; they are listed as skipped, with the reason, in the table and in results.json.',
+  '- The generator counts an idle connection open only once the server answered it (the echo of one short line),',
+  '  so at most 128 connections ever wait in a listen queue (4096 deep; c-ref 511), and `idle served` says how',
+  '  many the server really served when it was not all of them.',
 ].join('\n');

@@ -1,9 +1,10 @@
 // The shape of results.json: every raw run, the machine, the versions, the parameters.
+import type { ClusterRun } from './cluster-run.js';
 import type { LatencyRun } from './latency-run.js';
 import type { LoadRun } from './load-run.js';
 import type { LoadAverage, Machine } from './machine.js';
 import type { MemoryRun } from './memory.js';
-import type { BenchEngine, LatencyScenario, LoadScenario } from './scenarios.js';
+import type { BenchEngine, CostBackend, LatencyScenario, LoadScenario } from './scenarios.js';
 import type { SelectCostRun } from './select-cost.js';
 
 /** Bumped when a field changes meaning. Fields only added (the latency sweep's) keep it: a file
@@ -16,9 +17,14 @@ export interface BenchParameters {
   engines: BenchEngine[];
   scenarios: string[];
   runs: number;
+  /** Runs of the cost curves and the memory measurement; absent in older files (= runs). */
+  microRuns: number;
   durationS: number;
   warmupS: number;
+  /** Idle counts of the cost curves (select()'s stops at 1000). */
   selectCostIdle: number[];
+  /** The waits measured; absent in files from before poll and epoll (select only). */
+  selectCostBackends: CostBackend[];
   selectCostSeconds: number;
   memoryConnections: number;
   serverMaxClients: number;
@@ -32,6 +38,15 @@ export interface BenchParameters {
   latencyFractions: number[];
   /** A sweep's quoted rate is the highest whose p99 is at most this. */
   latencyBoundUs: number;
+  /** The cluster scenario, when it was asked for: its load and the process counts compared. */
+  cluster: { load: LoadScenario; workers: number[] } | null;
+}
+
+/** A scenario an engine could not take part in, and why (reported, never a silent gap). */
+export interface SkippedRun {
+  scenario: string;
+  engine: BenchEngine;
+  reason: string;
 }
 
 /** One bench, as saved. */
@@ -49,4 +64,8 @@ export interface BenchResults {
   latencyRuns: LatencyRun[];
   selectCost: SelectCostRun[];
   memory: MemoryRun[];
+  /** Scenario × engine pairs not run, with the reason; absent in files from before idle-5000. */
+  skipped: SkippedRun[];
+  /** The cluster scenario's runs; absent in files from before it. */
+  clusterRuns: ClusterRun[];
 }

@@ -19,6 +19,9 @@ export interface LoadgenReport {
   depth: number;
   size: number;
   idle: number;
+  /** Idle connections the server answered (the echo of their one line, or the chat welcome);
+   *  absent before the generator waited for that. */
+  idle_served?: number;
   warmup_s: number;
   duration_s: number;
   messages: number;

@@ -9,11 +9,16 @@ import { describeMachine, loadAverage, StealMeter } from './machine.js';
 import { measureMemory } from './memory.js';
 import { RESULTS_SCHEMA, type BenchParameters, type BenchResults } from './results.js';
 import { LOADGEN } from './run-loadgen.js';
-import { MEMORY_ID, SELECT_COST_ID, type BenchEngine } from './scenarios.js';
+import { measureCluster } from './cluster-run.js';
+import { noRedisReason } from './redis.js';
+import {
+  CLUSTER_ENGINE, CLUSTER_ID, costIdleCounts, MEMORY_ID, SELECT_COST_ID, skipReason, type BenchEngine, type CostBackend,
+} from './scenarios.js';
+import type { SkippedRun } from './results.js';
 import { measureSelectCost } from './select-cost.js';
 
-/** The engines in run r's order: each run starts with the next one, so none is always first. */
-function rotation(engines: BenchEngine[], run: number): BenchEngine[] {
+/** The engines (or backends) in run r's order: each run starts with the next one, so none is always first. */
+function rotation<T>(engines: readonly T[], run: number): T[] {
   const shift = (run - 1) % engines.length;
   return [...engines.slice(shift), ...engines.slice(0, shift)];
 }
@@ -51,29 +56,63 @@ function sweepSteps(p: BenchParameters, settings: LoadSettings): Step[] {
   return steps;
 }
 
+/** Why the cluster scenario cannot run (no redis-server, or its engine left out), or null. */
+function clusterSkipReason(p: BenchParameters): string | null {
+  if (!p.engines.includes(CLUSTER_ENGINE)) return `the cluster runs the ${CLUSTER_ENGINE} engine, which --engines leaves out`;
+  const noRedis = noRedisReason();
+  return noRedis === null ? null : `${noRedis}: the workers share their room through Redis`;
+}
+
+/** Scenario × engine pairs that cannot run (the select()-bound engines past FD_SETSIZE; the
+ *  cluster without redis-server), with why. */
+export function skippedPairs(p: BenchParameters): SkippedRun[] {
+  const skipped = p.loadScenarios.flatMap((scenario) =>
+    p.engines.flatMap((engine) => {
+      const reason = skipReason(engine, scenario.connections + scenario.idle);
+      return reason === null ? [] : [{ scenario: scenario.id, engine, reason }];
+    }),
+  );
+  const cluster = p.cluster ? clusterSkipReason(p) : null;
+  return cluster === null ? skipped : [...skipped, { scenario: CLUSTER_ID, engine: CLUSTER_ENGINE, reason: cluster }];
+}
+
 /** Every step in order: the select() curve, memory, each load scenario's interleaved runs, the sweeps. */
 function plan(p: BenchParameters): Step[] {
   const steps: Step[] = [];
+  const skipped = skippedPairs(p);
+  const runsOn = (scenario: string, engine: BenchEngine): boolean => !skipped.some((s) => s.scenario === scenario && s.engine === engine);
   const settings: LoadSettings = { warmupS: p.warmupS, durationS: p.durationS };
-  for (let run = 1; run <= p.runs && p.scenarios.includes(SELECT_COST_ID); run++) {
-    steps.push({
-      label: `select-cost run ${run}`,
-      run: async (r) => void r.selectCost.push(await measureSelectCost(run, p.selectCostIdle, p.selectCostSeconds)),
-    });
+  for (let run = 1; run <= p.microRuns && p.scenarios.includes(SELECT_COST_ID); run++) {
+    for (const backend of rotation<CostBackend>(p.selectCostBackends, run)) {
+      const idle = costIdleCounts(backend, p.selectCostIdle);
+      steps.push({
+        label: `select-cost ${backend} run ${run}`,
+        run: async (r) => void r.selectCost.push(await measureSelectCost(run, backend, idle, p.selectCostSeconds)),
+      });
+    }
   }
-  for (let run = 1; run <= p.runs && p.scenarios.includes(MEMORY_ID); run++) {
+  for (let run = 1; run <= p.microRuns && p.scenarios.includes(MEMORY_ID); run++) {
     for (const engine of rotation(p.engines, run)) {
       steps.push({ label: `memory ${engine} run ${run}`, run: async (r) => void r.memory.push(await measureMemory(engine, run)) });
     }
   }
   for (const scenario of p.loadScenarios) {
     for (let run = 1; run <= p.runs; run++) {
-      for (const engine of rotation(p.engines, run)) {
+      for (const engine of rotation(p.engines, run).filter((e) => runsOn(scenario.id, e))) {
         steps.push({
           label: `${scenario.id} ${engine} run ${run}`,
           run: async (r) => void r.loadRuns.push(await measureLoad(scenario, engine, run, settings)),
         });
       }
+    }
+  }
+  const cluster = p.cluster;
+  for (let run = 1; cluster && runsOn(CLUSTER_ID, CLUSTER_ENGINE) && run <= p.runs; run++) {
+    for (const workers of rotation(cluster.workers, run)) {
+      steps.push({
+        label: `${CLUSTER_ID} ${workers === 1 ? 'one process' : `${workers} workers`} run ${run}`,
+        run: async (r) => void r.clusterRuns.push(await measureCluster(cluster.load, workers, run, settings)),
+      });
     }
   }
   return [...steps, ...sweepSteps(p, settings)];
@@ -92,7 +131,7 @@ export async function measure(p: BenchParameters): Promise<BenchResults> {
   const results: BenchResults = {
     schema: RESULTS_SCHEMA, startedAt: new Date().toISOString(), finishedAt: '', parameters: p,
     machine: describeMachine(), loadAverage: { start: loadAverage(), end: loadAverage() }, stealPct: 0,
-    loadRuns: [], latencyRuns: [], selectCost: [], memory: [],
+    loadRuns: [], latencyRuns: [], selectCost: [], memory: [], skipped: skippedPairs(p), clusterRuns: [],
   };
   const steps = plan(p);
   const bar = new cliProgress.SingleBar(

@@ -1,9 +1,16 @@
 // The benchmark matrix as data: load scenarios, latency sweeps, the two micro-measurements,
 // engines, presets.
 
-/** The servers under test: our select() loop, the libuv twin, the C reference. */
-export const ENGINES = ['select', 'libuv', 'c-ref'] as const;
+/**
+ * The servers under test: our EventLoop on select(), poll() and epoll (`serve --engine
+ * select|poll|epoll`), the libuv twin (`serve --engine libuv`, Node's net module), and the C
+ * reference (a select() server in C). The order is the tables' and the first run's.
+ */
+export const ENGINES = ['select', 'poll', 'epoll', 'libuv', 'c-ref'] as const;
 export type BenchEngine = (typeof ENGINES)[number];
+
+/** Our loop's engines: the targets judge each of them on its own. */
+export const LOOP_ENGINES: readonly BenchEngine[] = ['select', 'poll', 'epoll'];
 
 /** Bytes per sent line, '\n' included: every load scenario but the size sweep uses it. */
 export const LINE_BYTES = 64;
@@ -26,16 +33,37 @@ export const CHAT_DEPTH = 16;
 export const ECHO_PIPELINE_DEPTH = 16;
 
 /**
- * Connections in the idle scenario, idle and active together. The select engine holds about
- * 1004 clients (FD_SETSIZE 1024 less Node's own ~20 fds), and the generator opens its idle
- * connections first, so 1000 idle + 10 active would have it refuse most of the *active* ones:
- * 990 idle + 10 active is the most every engine serves in full.
+ * Connections in the idle scenarios, idle and active together. idle-1000: the select engine
+ * holds about 1004 clients (FD_SETSIZE 1024 less Node's own ~20 fds), and the generator opens
+ * its idle connections first, so 1000 idle + 10 active would have it refuse most of the *active*
+ * ones: 990 idle + 10 active is the most every engine serves in full. idle-5000: 4990 idle + 10
+ * active, past FD_SETSIZE, where only poll, epoll and libuv can take part.
  */
-export const IDLE_TOTAL_CONNECTIONS = 1000;
+export const IDLE_TOTALS = [1000, 5000];
 export const IDLE_ACTIVE_CONNECTIONS = 10;
 
-/** --max-clients for the TypeScript servers: room for every scenario's connections. */
-export const BENCH_MAX_CLIENTS = 1010;
+/** --max-clients for the TypeScript servers: room for every scenario's connections (idle-5000). */
+export const BENCH_MAX_CLIENTS = 6000;
+
+/** select() cannot watch an fd at or above FD_SETSIZE (glibc's 1024). */
+export const FD_SETSIZE_LIMIT = 1024;
+/**
+ * The engines that wait in select(), so FD_SETSIZE caps their fds: our select engine (it refuses
+ * an fd >= 1024 with "! server full") and the C reference (the same).
+ */
+export const SELECT_BOUND_ENGINES: readonly BenchEngine[] = ['select', 'c-ref'];
+/** Clients every select()-bound server here holds for sure: FD_SETSIZE less Node's ~20 own fds. */
+export const SELECT_MAX_CLIENTS = 1000;
+
+/**
+ * Why an engine cannot take part in a load of `connections` connections (idle ones included),
+ * or null when it can. A skipped pair is reported with this reason, never silently left out.
+ */
+export function skipReason(engine: BenchEngine, connections: number): string | null {
+  if (!SELECT_BOUND_ENGINES.includes(engine) || connections <= SELECT_MAX_CLIENTS) return null;
+  const who = engine === 'c-ref' ? 'c-ref waits in select() too: it' : 'the select engine';
+  return `select() cannot watch fds >= FD_SETSIZE (${FD_SETSIZE_LIMIT}): ${who} holds about ${SELECT_MAX_CLIENTS} clients, this scenario opens ${connections}`;
+}
 
 /** A load scenario: what the generator runs against one server. */
 export interface LoadScenario {
@@ -90,10 +118,10 @@ function chat(n: number, k: number): LoadScenario {
 }
 
 /** The idle crowd: echo ping-pong on a few connections beside many silent ones. */
-function idleCrowd(): LoadScenario {
-  const idle = IDLE_TOTAL_CONNECTIONS - IDLE_ACTIVE_CONNECTIONS;
+function idleCrowd(total: number): LoadScenario {
+  const idle = total - IDLE_ACTIVE_CONNECTIONS;
   return {
-    id: `idle-${IDLE_TOTAL_CONNECTIONS}`,
+    id: `idle-${total}`,
     group: 'idle',
     mode: 'echo',
     workload: 'idle',
@@ -135,7 +163,7 @@ export const LOAD_SCENARIOS: readonly LoadScenario[] = [
   chat(100, 10),
   chat(500, 1),
   chat(500, 50),
-  idleCrowd(),
+  ...IDLE_TOTALS.map(idleCrowd),
   ...SWEEP_LINE_BYTES.map(size),
 ];
 
@@ -170,13 +198,34 @@ export const LATENCY_SCENARIOS: readonly LatencyScenario[] = [
   { id: 'latency-chat-n100-k10', title: `chat N=100 K=10, ≤ ${CHAT_DEPTH} messages outstanding per sender`, load: chat(100, 10) },
 ];
 
+/**
+ * The cluster scenario: the chat load (N=100, K=10) on one room served by `serve --workers N
+ * --redis unix://...` on the select engine (each worker its own process, the room shared through
+ * a private redis-server the bench starts), beside one process (1: plain `serve`, no Redis).
+ */
+export const CLUSTER_ID = 'cluster';
+export const CLUSTER_WORKERS = [1, 2, 4];
+export const CLUSTER_ENGINE: BenchEngine = 'select';
+export const CLUSTER_LOAD: LoadScenario = chat(100, 10);
+
 /** The micro-measurements that are not load runs. */
 export const SELECT_COST_ID = 'select-cost';
 export const MEMORY_ID = 'memory';
 export const MICRO_IDS = [SELECT_COST_ID, MEMORY_ID] as const;
 
-/** Idle fd counts of the select() cost curve. */
-export const SELECT_COST_IDLE = [0, 10, 100, 500, 1000];
+/** The waits of the cost curves: select(), poll() and epoll_wait(), each from the addon and in C. */
+export const COST_BACKENDS = ['select', 'poll', 'epoll'] as const;
+export type CostBackend = (typeof COST_BACKENDS)[number];
+
+/** Idle fd counts of the cost curves; select() only up to SELECT_COST_MAX_IDLE. */
+export const SELECT_COST_IDLE = [0, 10, 100, 500, 1000, 2000, 5000];
+/** select() cannot watch fds >= FD_SETSIZE: its curve stops here. */
+export const SELECT_COST_MAX_IDLE = 1000;
+
+/** The idle counts a backend's curve is measured at. */
+export function costIdleCounts(backend: CostBackend, idle: readonly number[]): number[] {
+  return backend === 'select' ? idle.filter((k) => k <= SELECT_COST_MAX_IDLE) : [...idle];
+}
 
 /** Connections the memory measurement opens on each server. */
 export const MEMORY_CONNECTIONS = 1000;
@@ -185,6 +234,7 @@ export const MEMORY_CONNECTIONS = 1000;
 export const ALL_SCENARIO_IDS: readonly string[] = [
   ...LOAD_SCENARIOS.map((s) => s.id),
   ...LATENCY_SCENARIOS.map((s) => s.id),
+  CLUSTER_ID,
   ...MICRO_IDS,
 ];
 
@@ -197,6 +247,8 @@ export interface Preset {
   scenarios: readonly string[];
   engines: readonly BenchEngine[];
   runs: number;
+  /** Runs of the cost curves and of the memory measurement (--runs sets them too). */
+  microRuns: number;
   durationS: number;
   warmupS: number;
   /** Time budget of each select() cost point, per implementation. */
@@ -206,12 +258,17 @@ export interface Preset {
   latencyFractions: readonly number[];
 }
 
-/** The whole matrix, for a quiet machine: about 35 minutes, half of it the two latency sweeps. */
+/**
+ * The whole matrix, for a quiet machine: 5 runs per figure (the targets ask for at least 5), five
+ * engines. About 100 minutes: ~50 the two latency sweeps, ~45 the load scenarios, 2 the cluster,
+ * 1.5 the cost curves and memory.
+ */
 export const FULL_PRESET: Preset = {
   name: 'full',
   scenarios: ALL_SCENARIO_IDS,
   engines: ENGINES,
-  runs: 3,
+  runs: 5,
+  microRuns: 5,
   durationS: 5,
   warmupS: 1,
   selectCostSeconds: 0.5,
@@ -220,16 +277,19 @@ export const FULL_PRESET: Preset = {
 };
 
 /**
- * The README's reproduce-it run: the headline scenarios, about a minute (under 90 s). No latency
- * sweep and no sizes, which would double it: `--quick --latency` is a short sweep on its own.
+ * The README's reproduce-it run, about a minute: echo c=100 and chat N=100 K=10 on all five
+ * engines, 3 runs each (~55 s), one run of the cost curves and of memory (~10 s). No idle-5000
+ * and no cluster (each ~1 min more: name them with --scenarios), no latency sweep and no sizes
+ * (`--quick --latency` is a short sweep on its own).
  */
 export const QUICK_PRESET: Preset = {
   name: 'quick',
-  scenarios: ['echo-c10', 'echo-c100', 'chat-n100-k10', SELECT_COST_ID, MEMORY_ID],
+  scenarios: ['echo-c100', 'chat-n100-k10', SELECT_COST_ID, MEMORY_ID],
   engines: ENGINES,
   runs: 3,
-  durationS: 1.2,
-  warmupS: 0.5,
+  microRuns: 1,
+  durationS: 1,
+  warmupS: 0.3,
   selectCostSeconds: 0.15,
   latencyScenarios: ['latency-echo-c100'],
   latencyFractions: QUICK_LATENCY_FRACTIONS,

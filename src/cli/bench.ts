@@ -9,7 +9,7 @@ import { textTable } from '../bench/table.js';
 import type { BenchParameters, BenchResults } from '../bench/results.js';
 import { checkBuilt, measure } from '../bench/runner.js';
 import {
-  ALL_SCENARIO_IDS, BENCH_MAX_CLIENTS, ENGINES, FULL_PRESET, LATENCY_P99_BOUND_US, LATENCY_SCENARIOS, LOAD_SCENARIOS,
+  ALL_SCENARIO_IDS, BENCH_MAX_CLIENTS, CLUSTER_ID, CLUSTER_LOAD, CLUSTER_WORKERS, COST_BACKENDS, SELECT_COST_MAX_IDLE, ENGINES, FULL_PRESET, LATENCY_P99_BOUND_US, LATENCY_SCENARIOS, LOAD_SCENARIOS,
   MEMORY_CONNECTIONS, MEMORY_ID, QUICK_PRESET, SELECT_COST_ID, SELECT_COST_IDLE, SIZE_SCENARIO_IDS, type Preset,
 } from '../bench/scenarios.js';
 import { UsageError, integerFlag, numberFlag, parseFlags } from './options.js';
@@ -27,21 +27,25 @@ const percents = (fractions: readonly number[]): string => `${fractions.map((f) 
 export const BENCH_USAGE = `usage: selectchat bench [options]
        selectchat bench --compare A B [--out DIR]
 
-Runs each server (select, libuv, c-ref) as a fresh child per configuration against the C load
-generator, engines interleaved run by run; reports medians with min–max, server CPU per
-message, latency under a fixed offered load, line sizes, the select() cost curve and memory
-per connection.
+Runs each server (our loop on select, poll and epoll, the libuv twin, the C reference c-ref)
+as a fresh child per configuration against the C load generator, engines interleaved run by
+run; reports medians with min–max, ratios to c-ref, the targets met or missed, server CPU per
+message, latency under a fixed offered load, line sizes, the select()/poll()/epoll cost curves
+and memory per connection.
 
   --quick              the short preset (~1 min): ${QUICK_PRESET.scenarios.join(', ')};
-                       ${QUICK_PRESET.runs} runs, ${QUICK_PRESET.warmupS} s warm-up + ${QUICK_PRESET.durationS} s; no latency sweep, no sizes
+                       ${QUICK_PRESET.runs} runs (${QUICK_PRESET.microRuns} of ${SELECT_COST_ID} and ${MEMORY_ID}), ${QUICK_PRESET.warmupS} s warm-up + ${QUICK_PRESET.durationS} s;
+                       no idle-5000, no cluster, no latency sweep, no sizes
+                       (the full preset: everything, ${FULL_PRESET.runs} runs, ~100 min on a quiet machine)
   --latency            only the latency sweeps (${FULL_PRESET.latencyScenarios.join(', ')}; with --quick
-                       ${QUICK_PRESET.latencyScenarios.join(', ')} at ${percents(QUICK_PRESET.latencyFractions)}, ~1 min)
+                       ${QUICK_PRESET.latencyScenarios.join(', ')} at ${percents(QUICK_PRESET.latencyFractions)}, ~2 min)
   --sizes              only the line-size sweep (${SIZE_SCENARIO_IDS.join(', ')})
   --engines LIST       comma-separated, from ${ENGINES.join(', ')} (default all)
   --scenarios LIST     comma-separated ids (default all; see below)
   --duration SEC       measured window per run (default ${FULL_PRESET.durationS}; quick ${QUICK_PRESET.durationS})
   --warmup SEC         load before the window (default ${FULL_PRESET.warmupS}; quick ${QUICK_PRESET.warmupS})
-  --runs R             runs per figure (default ${FULL_PRESET.runs}; quick ${QUICK_PRESET.runs})
+  --runs R             runs per figure, cost curves and memory included (default ${FULL_PRESET.runs};
+                       quick ${QUICK_PRESET.runs}, and ${QUICK_PRESET.microRuns} of the cost curves and memory)
   --out DIR            results folder (default bench-results/<timestamp>)
   --from DIR           measure nothing: redraw the report and chart from DIR/results.json
   --publish DIR        also copy report.md, chart.svg and results.json to DIR (e.g. docs/bench)
@@ -53,7 +57,10 @@ per connection.
 scenarios:
 ${LOAD_SCENARIOS.map((s) => `  ${s.id.padEnd(ID_WIDTH)} ${s.title}`).join('\n')}
 ${LATENCY_SCENARIOS.map((s) => `  ${s.id.padEnd(ID_WIDTH)} latency sweep: ${s.title}`).join('\n')}
-  ${SELECT_COST_ID.padEnd(ID_WIDTH)} one select() call, 1 ready fd among ${SELECT_COST_IDLE.join('/')} idle: addon vs C
+  ${CLUSTER_ID.padEnd(ID_WIDTH)} ${CLUSTER_LOAD.title} on ${CLUSTER_WORKERS.filter((w) => w > 1).join(' and ')} select workers (serve --workers N) sharing one
+  ${''.padEnd(ID_WIDTH)} room through a private redis-server, beside one process; skipped without redis-server
+  ${SELECT_COST_ID.padEnd(ID_WIDTH)} one select(), poll() or epoll_wait() call, 1 ready fd among
+  ${''.padEnd(ID_WIDTH)} ${SELECT_COST_IDLE.join('/')} idle (select() up to ${SELECT_COST_MAX_IDLE}): addon vs C
   ${MEMORY_ID.padEnd(ID_WIDTH)} RSS with ${MEMORY_CONNECTIONS} idle connections minus RSS with none
 
 A latency sweep first runs its load closed loop on each engine: that rate is the engine's
@@ -63,7 +70,7 @@ each engine's highest rate with p99 <= ${LATENCY_P99_BOUND_US / 1000} ms.
 
 Writes DIR/results.json (every raw run, machine, versions), DIR/report.md, DIR/chart.svg.
 A figure is flagged when the generator used >= ${Math.round(GENERATOR_BOUND_CORES * 100)}% of a core or steal was >= ${HIGH_STEAL_PCT}%.
-Exit status 1 when a load run failed (its error is in results.json), 2 on a bad command line.
+Exit status 1 when a run failed (its error is in results.json), 2 on a bad command line.
 `;
 
 const FLAGS = {
@@ -109,14 +116,17 @@ function parameters(values: Values): BenchParameters {
   if (durationS < MIN_DURATION_S || durationS > MAX_SECONDS || warmupS > MAX_SECONDS) {
     throw new UsageError(`--duration must be above 0 and it and --warmup at most ${MAX_SECONDS} s`);
   }
+  const runs = integerFlag('runs', values.runs, preset.runs, 1, MAX_RUNS);
   return {
     preset: overridden ? 'custom' : preset.name,
     engines: listFlag('engines', values.engines, ENGINES, preset.engines),
     scenarios,
-    runs: integerFlag('runs', values.runs, preset.runs, 1, MAX_RUNS),
+    runs,
+    microRuns: values.runs === undefined ? preset.microRuns : runs,
     durationS,
     warmupS,
     selectCostIdle: SELECT_COST_IDLE,
+    selectCostBackends: [...COST_BACKENDS],
     selectCostSeconds: preset.selectCostSeconds,
     memoryConnections: MEMORY_CONNECTIONS,
     serverMaxClients: BENCH_MAX_CLIENTS,
@@ -126,6 +136,7 @@ function parameters(values: Values): BenchParameters {
     latencyScenarios: LATENCY_SCENARIOS.filter((s) => scenarios.includes(s.id)),
     latencyFractions: [...preset.latencyFractions],
     latencyBoundUs: LATENCY_P99_BOUND_US,
+    cluster: scenarios.includes(CLUSTER_ID) ? { load: CLUSTER_LOAD, workers: [...CLUSTER_WORKERS] } : null,
   };
 }
 
@@ -160,7 +171,8 @@ export async function bench(argv: string[]): Promise<number> {
     publish(out, values.publish);
     process.stdout.write(`published to ${values.publish}/\n`);
   }
-  const failed = [...results.loadRuns, ...results.latencyRuns].filter((r) => r.flags.includes('failed')).length;
+  const failed = [...results.loadRuns, ...results.latencyRuns, ...results.clusterRuns].filter((r) => r.flags.includes('failed')).length +
+    results.selectCost.filter((r) => r.failure).length;
   return failed > 0 ? 1 : 0;
 }
 

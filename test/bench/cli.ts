@@ -12,10 +12,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the CLI with args, killed after limitMs. */
-export async function cli(args: string[], limitMs: number): Promise<CliResult> {
+/** Runs the CLI with args, killed after limitMs; env replaces the environment when given. */
+export async function cli(args: string[], limitMs: number, env?: NodeJS.ProcessEnv): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: limitMs });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: limitMs, env });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as CliResult;

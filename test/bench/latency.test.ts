@@ -73,6 +73,9 @@ describe('selectchat bench with a latency sweep', () => {
     const report = readFileSync(join(dir, 'published', 'report.md'), 'utf8');
     expect(report).toMatch(/^\| echo-c100 \| select \|/m);
     expect(report).not.toContain('## Latency');
+    // Its cost curve was select() alone, stored without a backend.
+    expect(report).toMatch(/^\| idle fds \| select addon µs \| select C µs \|$/m);
+    expect(report).toMatch(/^\| 1000 \| [\d.]+ \([\d.–]+\) \| [\d.]+ \([\d.–]+\) \|$/m);
   });
 
   it('--compare of the run with itself: no significant difference anywhere, compare.md beside B', async () => {

@@ -153,6 +153,52 @@ describe('selectchat-loadgen', () => {
     expect(report.ok).toBe(false);
   });
 
+  it('--idle: an idle connection is open only once answered, so at most 128 wait on the server at once', async () => {
+    const IDLE = 300;
+    const CONCURRENCY = 128;
+    let waiting = 0;
+    let mostWaiting = 0;
+    let answered = 0;
+    let activeBeforeIdleDone = 0;
+    // Answers each idle connection's one line 20 ms late: the generator must not open more meanwhile.
+    const port = await lineServer(() => {}, (client, line) => {
+      if (line !== 'idle') {
+        if (answered < IDLE) activeBeforeIdleDone++;
+        client.out.push(`${line}\n`);
+        return;
+      }
+      mostWaiting = Math.max(mostWaiting, ++waiting);
+      setTimeout(() => {
+        waiting--;
+        answered++;
+        client.out.push('idle\n');
+        flush(client);
+      }, 20);
+    });
+    const report = await loadgen(['--port', String(port), '--workload', 'idle', '--connections', '2', '--idle', String(IDLE)]);
+    expect(report).toMatchObject({ workload: 'idle', idle: IDLE, idle_served: IDLE, errors: 0, ok: true });
+    expect(mostWaiting).toBeLessThanOrEqual(CONCURRENCY);
+    expect(mostWaiting).toBeGreaterThan(1);
+    expect(activeBeforeIdleDone).toBe(0);
+  });
+
+  it('--idle: a refused idle connection is an error and not counted as served', async () => {
+    const port = await lineServer((client) => {
+      if (client.id <= 20) return;
+      client.socket.end('! server full\n');
+    }, (client, line) => void client.out.push(`${line}\n`));
+    const report = await loadgen(['--port', String(port), '--workload', 'idle', '--connections', '1', '--idle', '30']);
+    expect(report.idle_served).toBe(20);
+    expect(report.errors).toBeGreaterThanOrEqual(10);
+    expect(report.ok).toBe(false);
+  });
+
+  it('--idle with chat: the welcome answers an idle member', async () => {
+    const port = await chatServer();
+    const report = await loadgen(['--port', String(port), '--workload', 'chat', '--connections', '3', '--senders', '1', '--idle', '5']);
+    expect(report).toMatchObject({ workload: 'chat', idle: 5, idle_served: 5, errors: 0, ok: true });
+  });
+
   it('--samples writes every measured latency, and the percentiles match the sorted samples within 1 %', async () => {
     const port = await echoServer();
     const file = join(dir, 'closed.txt');

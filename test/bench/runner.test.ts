@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { measureSelectCost } from '../../src/bench/select-cost.js';
+import { FDS_NEEDED_ABOVE_SETSIZE, openFdLimit } from '../helpers/fds.js';
 import { cli as runCli, type CliResult } from './cli.js';
 
 const SELECT_COST_WORKER = fileURLToPath(new URL('../../dist/bench/select-cost-worker.js', import.meta.url));
@@ -113,11 +115,107 @@ describe('selectchat bench', () => {
   });
 });
 
-describe('select() cost through the addon', () => {
-  it('prints one point per idle count with calls and µs per call', async () => {
-    const { stdout } = await run(process.execPath, [SELECT_COST_WORKER, '--idle', '0,10', '--iterations', '300']);
-    const { points } = JSON.parse(stdout) as { points: { idle: number; us_per_call: number; calls: number }[] };
-    expect(points.map((p) => [p.idle, p.calls])).toEqual([[0, 300], [10, 300]]);
-    for (const p of points) expect(p.us_per_call).toBeGreaterThan(0);
+describe('selectchat bench select-cost: three waits, addon and C', () => {
+  let dir = '';
+  let bench: CliResult;
+  let results: any;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'selectchat-cost-'));
+    bench = await cli(['bench', '--quick', '--scenarios', 'select-cost', '--runs', '1', '--out', join(dir, 'out')]);
+    results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8'));
+  }, BENCH_LIMIT_MS + 5_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('measures select() up to 1000 idle fds, poll() and epoll_wait() up to 5000, each both ways', () => {
+    expect(bench.stderr).toBe('');
+    expect(bench.code).toBe(0);
+    expect(results.parameters.selectCostBackends).toEqual(['select', 'poll', 'epoll']);
+    const curves = Object.fromEntries(results.selectCost.map((r: any) => [r.backend, r]));
+    const idle = (points: { idle: number }[]) => points.map((p) => p.idle);
+    expect(idle(curves.select.addon)).toEqual([0, 10, 100, 500, 1000]);
+    expect(idle(curves.select.c)).toEqual([0, 10, 100, 500, 1000]);
+    for (const backend of ['poll', 'epoll']) {
+      expect(idle(curves[backend].addon)).toEqual([0, 10, 100, 500, 1000, 2000, 5000]);
+      expect(idle(curves[backend].c)).toEqual([0, 10, 100, 500, 1000, 2000, 5000]);
+    }
+  });
+
+  it('prints the table with six columns and draws six lines', () => {
+    expect(bench.stdout).toMatch(/^idle fds\s+select addon µs\s+select C µs\s+poll addon µs\s+poll C µs\s+epoll addon µs\s+epoll C µs$/m);
+    expect(bench.stdout).toMatch(/^\s+5000\s+–\s+–\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+$/m);
+    const svg = readFileSync(join(dir, 'out', 'chart.svg'), 'utf8');
+    expect(svg).toContain('One wait with 1 ready fd among N idle');
+    for (const label of ['>select<', '>poll<', '>epoll<', '>addon<', '>C<']) expect(svg).toContain(label);
+  });
+});
+
+describe('wait cost through the addon (select-cost-worker --backend)', () => {
+  for (const backend of ['select', 'poll', 'epoll']) {
+    it(`--backend ${backend} prints one point per idle count with calls and µs per call`, async () => {
+      const { stdout } = await run(process.execPath, [SELECT_COST_WORKER, '--backend', backend, '--idle', '0,10', '--iterations', '300']);
+      const parsed = JSON.parse(stdout) as { backend: string; points: { idle: number; us_per_call: number; calls: number }[] };
+      expect(parsed.backend).toBe(backend);
+      expect(parsed.points.map((p) => [p.idle, p.calls])).toEqual([[0, 300], [10, 300]]);
+      for (const p of parsed.points) expect(p.us_per_call).toBeGreaterThan(0);
+    });
+  }
+
+  it('poll and epoll watch idle fds past FD_SETSIZE; select stops below it', async (context) => {
+    const limit = openFdLimit();
+    if (limit < FDS_NEEDED_ABOVE_SETSIZE) context.skip(`the open-fd limit (ulimit -n) is ${limit}, below ${FDS_NEEDED_ABOVE_SETSIZE}`);
+    const points = async (backend: string) => {
+      const { stdout } = await run(process.execPath, [SELECT_COST_WORKER, '--backend', backend, '--idle', '1050', '--iterations', '10']);
+      return (JSON.parse(stdout) as { points: { idle: number; calls: number }[] }).points;
+    };
+    for (const backend of ['poll', 'epoll']) expect(await points(backend)).toEqual([expect.objectContaining({ idle: 1050, calls: 10 })]);
+    const [select] = await points('select');
+    expect(select?.idle).toBeLessThan(1024);
+  });
+
+  it('a curve whose program fails becomes a run with its failure, not an exception', async () => {
+    const failed = await measureSelectCost(2, 'poll', [6000], 0.01);
+    expect(failed).toMatchObject({ run: 2, backend: 'poll', addon: [], c: [], failure: expect.stringContaining('bad --idle: 6000') });
+  });
+
+  it('an unknown backend is a usage error (exit 2)', async () => {
+    await expect(run(process.execPath, [SELECT_COST_WORKER, '--backend', 'kqueue'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('bad --backend: kqueue (select, poll or epoll)'),
+    });
+  });
+});
+
+describe('selectchat bench idle-5000', () => {
+  let dir = '';
+  let bench: CliResult;
+  let results: any;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'selectchat-idle5000-'));
+    const args = ['bench', '--scenarios', 'idle-5000', '--engines', 'select,epoll,c-ref', '--runs', '1', '--duration', '0.3', '--warmup', '0.1'];
+    bench = await cli([...args, '--out', join(dir, 'out')]);
+    results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8'));
+  }, BENCH_LIMIT_MS + 5_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('skips select and c-ref with the FD_SETSIZE reason in the terminal, report.md and results.json', () => {
+    expect(bench.stderr).toBe('');
+    expect(bench.code).toBe(0);
+    for (const engine of ['select', 'c-ref']) {
+      expect(bench.stdout).toMatch(new RegExp(`^idle-5000\\s+${engine}\\s+skipped\\s.*skipped: select\\(\\) cannot watch fds >= FD_SETSIZE \\(1024\\)`, 'm'));
+      const report = readFileSync(join(dir, 'out', 'report.md'), 'utf8');
+      expect(report).toMatch(new RegExp(`^\\| idle-5000 \\| ${engine} \\| skipped \\|.*this scenario opens 5000 \\|$`, 'm'));
+    }
+    expect(results.skipped.map((s: { engine: string }) => s.engine)).toEqual(['select', 'c-ref']);
+    for (const s of results.skipped) expect(s).toMatchObject({ scenario: 'idle-5000', reason: expect.stringContaining('FD_SETSIZE') });
+    expect(results.loadRuns.map((r: { engine: string }) => r.engine)).toEqual(['epoll']);
+  });
+
+  it('epoll serves all 5000: every idle connection answered, no error, nothing refused', () => {
+    const [run] = results.loadRuns;
+    expect(run.loadgenArgs).toEqual(expect.arrayContaining(['--idle', '4990', '--connections', '10']));
+    expect(run.server.command).toContain('--max-clients 6000');
+    expect(run.loadgen).toMatchObject({ workload: 'idle', idle: 4990, idle_served: 4990, errors: 0, ok: true });
   });
 });
