@@ -11,6 +11,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -287,6 +289,20 @@ Napi::Value GetSockOpt(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), option);
 }
 
+// outq(fd): the bytes in the socket's send queue, unsent or not yet acknowledged
+// (ioctl SIOCOUTQ). A peer that reads, however slowly, makes it go down; one that stopped
+// reading leaves it where it is, whatever we try to send.
+Napi::Value OutQ(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!FdArg(info, 0, &fd)) return Napi::Value();
+  int bytes = 0;
+  if (ioctl(fd, SIOCOUTQ, &bytes) < 0) {
+    ThrowErrno(info.Env(), errno, "ioctl");
+    return Napi::Value();
+  }
+  return Napi::Number::New(info.Env(), bytes);
+}
+
 // getsockname(fd) / getpeername(fd): { address, port, family }.
 template <int (*Call)(int, sockaddr*, socklen_t*)>
 Napi::Value SocketAddress(const Napi::CallbackInfo& info, const char* syscall) {
@@ -323,6 +339,7 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("setsockopt", Napi::Function::New(env, SetSockOpt, "setsockopt"));
   exports.Set("getsockopt", Napi::Function::New(env, GetSockOpt, "getsockopt"));
+  exports.Set("outq", Napi::Function::New(env, OutQ, "outq"));
   exports.Set("getsockname", Napi::Function::New(env, GetSockName, "getsockname"));
   exports.Set("getpeername", Napi::Function::New(env, GetPeerName, "getpeername"));
 }

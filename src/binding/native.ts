@@ -149,6 +149,9 @@ export interface Native {
   /** Integer options; for SO_LINGER the value is seconds (0 = abortive close), negative = off. */
   setsockopt(fd: number, level: number, name: number, value: number): void;
   getsockopt(fd: number, level: number, name: number): number;
+  /** Bytes in fd's send queue, unsent or unacknowledged (ioctl SIOCOUTQ): a peer that reads
+   *  makes it go down. */
+  outq(fd: number): number;
   getsockname(fd: number): SocketAddress;
   getpeername(fd: number): SocketAddress;
 

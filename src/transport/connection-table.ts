@@ -28,6 +28,9 @@ export interface Link {
   /** Hands queued output to the kernel now, unless it is known to be full. Reports progress
    *  through Connection.wrote() and drained(), failures through failed(). */
   flush(why: 'round end' | 'over cap'): void;
+  /** Bytes in the kernel's send queue, unsent or unacknowledged; -1 when the engine cannot
+   *  tell. A peer that reads, however slowly, makes it go down. */
+  kernelQueued(): number;
   /** Starts or stops reading the socket. */
   setReading(on: boolean): void;
   /** Closes the socket once. graceful: FIN after what the kernel holds; else it is dropped. */
@@ -68,6 +71,8 @@ export class Connection implements Peer, LineSink, OutputOwner {
    *  flush first leaves some unsent, moved on whenever the kernel takes a byte; 0 while all of
    *  it has gone out. */
   stallingSince = 0;
+  /** The kernel's send queue (Link.kernelQueued) half-way through the stall time; -1 until then. */
+  stallKernelQueued = -1;
   /** Since when the output others queued for it has been over --soft-queue (0: it is not). */
   overSoftSince = 0;
   /** Over --max-queue even after a write: closed as too slow at the round's end. */
@@ -165,7 +170,10 @@ export class Connection implements Peer, LineSink, OutputOwner {
   /** The kernel took bytes of its output. */
   wrote(bytes: number): void {
     if (bytes <= 0) return;
-    if (this.stallingSince !== 0) this.stallingSince = this.table.clock.now();
+    if (this.stallingSince !== 0) {
+      this.stallingSince = this.table.clock.now();
+      this.stallKernelQueued = -1;
+    }
     if (this.overSoftSince > 0 && this.link.foreignBytes <= this.table.limits.softQueueBytes) this.overSoftSince = 0;
   }
 
@@ -435,12 +443,40 @@ export class ConnectionTable {
 
   /** After a flush left conn's output partly unsent: start the clocks of the stall and soft rules. */
   private refusedSome(conn: Connection): void {
-    if (conn.stallingSince === 0) conn.stallingSince = this.clock.now();
-    this.sweepBy(conn.stallingSince + this.softMs);
+    if (conn.stallingSince === 0) {
+      conn.stallingSince = this.clock.now();
+      conn.stallKernelQueued = -1;
+    }
+    this.sweepBy(conn.stallingSince + this.softMs / 2);
     if (conn.overSoftSince === 0 && conn.link.foreignBytes > this.limits.softQueueBytes) {
       conn.overSoftSince = this.clock.now();
       this.sweepBy(conn.overSoftSince + this.softMs);
     }
+  }
+
+  /** The stall rule for conn, whose output has waited since stallingSince with the socket never
+   *  turning writable: 'stalled', or when to look again. Half-way through it notes the kernel's
+   *  send queue; at the end, if that queue went down meanwhile, the peer is reading, only slowly
+   *  (a slow reader on a busy machine opens its window a little at a time, never enough to make
+   *  the socket writable), and the clock starts again. A peer that stopped reading leaves the
+   *  queue as it is. (Half-way, not at the start: just after a send the kernel still moves
+   *  bytes into a window that is about to close.) */
+  private stallCheck(conn: Connection, now: number): number | 'stalled' {
+    const half = this.softMs / 2;
+    if (now < conn.stallingSince + half) return conn.stallingSince + half;
+    if (conn.stallKernelQueued < 0) {
+      conn.stallKernelQueued = conn.link.kernelQueued();
+      if (now < conn.stallingSince + 2 * half) return conn.stallingSince + 2 * half;
+      if (conn.stallKernelQueued < 0) return 'stalled';
+      // The half-way look came late (a busy machine): the second half starts now.
+      conn.stallingSince = now - half;
+      return now + half;
+    }
+    if (now < conn.stallingSince + 2 * half) return conn.stallingSince + 2 * half;
+    if (conn.link.kernelQueued() >= conn.stallKernelQueued) return 'stalled';
+    conn.stallingSince = now;
+    conn.stallKernelQueued = -1;
+    return now + half;
   }
 
   private get softMs(): number {
@@ -478,13 +514,14 @@ export class ConnectionTable {
         next = Math.min(next, conn.lastActive + idleMs);
       }
       if (link.unsentBytes > 0 && conn.stallingSince !== 0) {
-        if (now - conn.stallingSince >= softMs) {
+        const due = this.stallCheck(conn, now);
+        if (due === 'stalled') {
           // It has taken nothing for --soft-seconds: it stopped reading (or half-closed and left).
           this.trace?.event({ kind: 'stalled', fd: conn.fd, unsent: link.unsentBytes, seconds: this.limits.softSeconds });
           this.close(conn, 'too slow');
           continue;
         }
-        next = Math.min(next, conn.stallingSince + softMs);
+        next = Math.min(next, due);
       }
       if (conn.overSoftSince > 0) {
         if (link.foreignBytes <= this.limits.softQueueBytes) {

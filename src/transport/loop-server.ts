@@ -68,6 +68,14 @@ class LoopLink implements Link, StreamHandler {
     this.stream.sent(result, 'round end');
   }
 
+  kernelQueued(): number {
+    try {
+      return native.outq(this.fd);
+    } catch {
+      return -1;
+    }
+  }
+
   setReading(on: boolean): void {
     this.stream.setReading(on);
   }

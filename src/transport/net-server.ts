@@ -95,6 +95,11 @@ class NetLink implements Link {
     if (!this.blocked) this.write('turn end');
   }
 
+  /** Node's net module does not show the kernel's queue: the stall rule judges by writes alone. */
+  kernelQueued(): number {
+    return -1;
+  }
+
   setReading(on: boolean): void {
     if (on) this.socket.resume();
     else this.socket.pause();

@@ -59,6 +59,26 @@ describe('moving bytes', () => {
     native.send(server, Buffer.from('late'), 0, 4);
     expect(receive(client, 4).toString()).toBe('late');
   });
+
+  it('outq() counts what the kernel holds for a peer that does not read, and goes down once it reads', async () => {
+    const { client, server } = connectPair(fds, listenOn(fds));
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    while (native.send(client, chunk, 0, chunk.length) > 0);
+    // Bytes still move into the peer's window for a moment; then nothing moves.
+    let held = native.outq(client);
+    for (let settled = 0; settled < 10; ) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const now = native.outq(client);
+      settled = now === held ? settled + 1 : 0;
+      held = now;
+    }
+    expect(held).toBeGreaterThan(0);
+    receive(server, 256 * 1024);
+    const deadline = Date.now() + 2000;
+    while (native.outq(client) >= held && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(native.outq(client)).toBeLessThan(held);
+    expect(() => native.outq(-1)).toThrow();
+  });
 });
 
 describe('addresses and options', () => {
