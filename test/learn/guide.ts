@@ -9,6 +9,8 @@ export const GUIDE_PATH = new URL('../../LEARN.md', import.meta.url);
 export interface Expectation {
   stream: 'trace' | 'output';
   pattern: RegExp;
+  /** Where the marker stands in the section's text (which has the markers taken out). */
+  offset: number;
 }
 
 /** One `## N. Title` section of the guide. */
@@ -33,10 +35,12 @@ export function readGuide(): Map<number, Section> {
     const start = heading.index!;
     const next = guide.slice(start + heading[0].length).search(/^## /m);
     const raw = next < 0 ? guide.slice(start) : guide.slice(start, start + heading[0].length + next);
-    const expectations = [...raw.matchAll(EXPECT_MARKER)].map(([, stream, source]) => ({
-      stream: stream as Expectation['stream'],
-      pattern: new RegExp(source!, 'm'),
-    }));
+    let removed = 0;
+    const expectations = [...raw.matchAll(EXPECT_MARKER)].map((marker) => {
+      const offset = marker.index! - removed;
+      removed += marker[0].length;
+      return { stream: marker[1] as Expectation['stream'], pattern: new RegExp(marker[2]!, 'm'), offset };
+    });
     const number = Number(heading[1]);
     sections.set(number, { number, title: heading[2]!, text: raw.replace(EXPECT_MARKER, ''), expectations });
   }

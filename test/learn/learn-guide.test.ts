@@ -11,7 +11,7 @@ import { writeTimeline } from '../../src/cli/timeline.js';
 import { parseTraceText } from '../../src/record/read-recording.js';
 import { traceProblems } from '../record/trace-check.js';
 import { killExperimentLeftovers, runPart, type Part, type Printed } from './experiment-runner.js';
-import { readGuide, type Section } from './guide.js';
+import { readGuide, type Expectation, type Section } from './guide.js';
 
 /** Where each experiment's recording and timeline page go (git-ignored; LEARN.md links them). */
 const TIMELINES = new URL('../../learn-timelines/', import.meta.url);
@@ -24,6 +24,12 @@ const FDS_NEEDED_BY_WORKERS = 3500;
 const REDIS_PID_FILE = 'redis.pid';
 /** The strace line the guide uses for experiment 11. */
 const STRACE = 'strace -f -e trace=select,pselect6,epoll_wait,epoll_pwait';
+/** Experiment 13's strace: a count of the waits (and epoll_ctl) of every engine, and Node's own. */
+const STRACE_COUNT = 'strace -c -f -e trace=pselect6,poll,ppoll,epoll_wait,epoll_pwait,epoll_ctl';
+/** Experiment 13's engines, in the guide's order. */
+const ENGINES = ['select', 'poll', 'epoll'] as const;
+/** Experiment 13's load: 500 idle connections beside 10 busy ones. */
+const IDLE_LOAD = 'build/Release/selectchat-loadgen --port 7070 --workload idle --idle 500 --connections 10 --warmup 1 --duration 3';
 
 /** True when bash finds command on PATH. */
 function have(command: string): boolean {
@@ -57,6 +63,17 @@ function openbsdNetcat(): boolean {
 interface Experiment {
   problem?: () => string | null;
   /** Runs after the others, not beside them. */
+  alone?: boolean;
+  parts: () => Part[];
+  /** The section's last parts, when they need what the first do not (strace): a test of their
+   *  own, skipped on its own, that checks the markers from its first quoted command on. */
+  tail?: Tail;
+}
+
+interface Tail {
+  /** The test's name after the section's title. */
+  name: string;
+  problem?: () => string | null;
   alone?: boolean;
   parts: () => Part[];
 }
@@ -135,7 +152,7 @@ const EXPERIMENTS: Record<number, Experiment> = {
   8: {
     parts: () => [{
       serve: './selectchat serve --trace --mode echo',
-      steps: [{ run: "./selectchat send --chunk 1 --delay 50 --read '€'" }, { run: "./selectchat send --read 'caf\\xC3'" }],
+      steps: [{ run: "./selectchat send --chunk 1 --delay 100 --read '€'" }, { run: "./selectchat send --read 'caf\\xC3'" }],
     }],
   },
   9: {
@@ -208,6 +225,35 @@ const EXPERIMENTS: Record<number, Experiment> = {
       { serve: null, steps: [{ run: 'redis-cli -s redis.sock shutdown nosave' }] },
     ],
   },
+  13: {
+    parts: () => [
+      ...ENGINES.map((engine): Part => ({
+        serve: `./selectchat serve --trace --mode echo --engine ${engine}`,
+        steps: [{ run: './selectchat send --read hello' }],
+      })),
+      {
+        serve: './selectchat serve --trace --mode echo --engine epoll --max-queue 33554432 2> trace.log',
+        steps: [{ run: './selectchat send --fill 60000 --repeat 200 --hold 1000' }, { settle: true }, { run: 'grep epoll_ctl trace.log' }],
+      },
+    ],
+    tail: {
+      name: 'strace -c under load',
+      problem: straceProblem,
+      // Both cores busy for seconds under strace: beside the others it would starve their
+      // timing-sensitive steps.
+      alone: true,
+      parts: () => ENGINES.map((engine): Part => ({
+        serve: `${STRACE_COUNT} -o ${engine}.count node dist/cli/main.js serve --mode echo --engine ${engine}`,
+        steps: [
+          { run: IDLE_LOAD },
+          { settle: true },
+          { signal: 'SIGINT' },
+          { exited: true },
+          { run: `cat ${engine}.count` },
+        ],
+      })),
+    },
+  },
 };
 
 /** Stops a Redis an experiment left running in its scratch directory (it failed half-way). */
@@ -234,7 +280,7 @@ describe('LEARN.md', () => {
   it('quotes, in each experiment, every command this test runs and a line matching every marker', ({ expect }) => {
     for (const [number, experiment] of Object.entries(EXPERIMENTS)) {
       const section = guide.get(Number(number))!;
-      for (const part of experiment.parts()) {
+      for (const part of [...experiment.parts(), ...(experiment.tail?.parts() ?? [])]) {
         for (const command of [part.serve, ...part.steps.map((step) => ('run' in step ? step.run : null))]) {
           if (command !== null) expect(section.text, `section ${number} does not quote: ${command}`).toContain(command);
         }
@@ -246,17 +292,56 @@ describe('LEARN.md', () => {
   });
 });
 
-/** Runs one experiment for real and checks every line its section marks. */
-async function runExperiment(number: number, section: Section, experiment: Experiment, expect: ExpectStatic, skip: (condition: boolean, note: string) => void): Promise<void> {
-  const problem = experiment.problem?.() ?? null;
+/** One test's share of an experiment: its parts, the first of them the how-manieth of the
+ *  section's (for the timelines' names), and the marked lines it checks. */
+interface Run {
+  /** The test's name. */
+  name: string;
+  problem: (() => string | null) | undefined;
+  alone: boolean;
+  parts: Part[];
+  /** Index of parts[0] among all the section's parts, and how many it has. */
+  first: number;
+  total: number;
+  expectations: Expectation[];
+}
+
+/** An experiment as tests: one, or two when it has a tail (which checks the markers from its
+ *  first quoted command on; the first test, those before it). */
+function runsOf(number: number, section: Section, experiment: Experiment): Run[] {
+  const parts = experiment.parts();
+  const title = `${number}. ${section.title}`;
+  const whole = { problem: experiment.problem, alone: experiment.alone ?? false, parts, first: 0 };
+  if (experiment.tail === undefined) return [{ ...whole, name: title, total: parts.length, expectations: section.expectations }];
+  const tail = experiment.tail.parts();
+  const opening = tail[0]!.serve ?? (tail[0]!.steps[0] as { run: string }).run;
+  const cut = section.text.indexOf(opening);
+  if (cut < 0) throw new Error(`section ${number} does not quote: ${opening}`);
+  const total = parts.length + tail.length;
+  return [
+    { ...whole, name: title, total, expectations: section.expectations.filter(({ offset }) => offset < cut) },
+    {
+      name: `${title}: ${experiment.tail.name}`,
+      problem: experiment.tail.problem,
+      alone: experiment.tail.alone ?? false,
+      parts: tail,
+      first: parts.length,
+      total,
+      expectations: section.expectations.filter(({ offset }) => offset >= cut),
+    },
+  ];
+}
+
+/** Runs one experiment (or its tail) for real and checks every line it marks. */
+async function runExperiment(number: number, run: Run, expect: ExpectStatic, skip: (condition: boolean, note: string) => void): Promise<void> {
+  const problem = run.problem?.() ?? null;
   skip(problem !== null, problem ?? '');
   const cwd = mkdtempSync(join(tmpdir(), `selectchat-learn-${number}-`));
   try {
     const printed: Printed = { trace: '', output: '' };
-    const parts = experiment.parts();
     mkdirSync(TIMELINES, { recursive: true });
-    for (const [i, part] of parts.entries()) {
-      const name = `experiment-${number}${parts.length > 1 ? `-${i + 1}` : ''}`;
+    for (const [i, part] of run.parts.entries()) {
+      const name = `experiment-${number}${run.total > 1 ? `-${run.first + i + 1}` : ''}`;
       const record = part.serve === null || part.serve.includes('--workers') ? null : new URL(`${name}.json`, TIMELINES).pathname;
       const { trace, output } = await runPart(part, cwd, record);
       printed.trace += trace;
@@ -267,7 +352,7 @@ async function runExperiment(number: number, section: Section, experiment: Exper
         writeTimeline(record, record.replace(/\.json$/, '.html'));
       }
     }
-    for (const { stream, pattern } of section.expectations) {
+    for (const { stream, pattern } of run.expectations) {
       expect(printed[stream], `${stream} of experiment ${number} has no line matching ${pattern}`).toMatch(pattern);
     }
   } finally {
@@ -276,24 +361,29 @@ async function runExperiment(number: number, section: Section, experiment: Exper
   }
 }
 
+/** Every run of every experiment the guide has, with its experiment's number. */
+const RUNS = [...guide].flatMap(([number, section]) => {
+  const experiment = EXPERIMENTS[number];
+  return experiment === undefined ? [] : runsOf(number, section, experiment).map((run) => ({ number, run }));
+});
+
 describe.concurrent('LEARN.md experiments, run for real', () => {
   afterAll(killExperimentLeftovers);
 
-  for (const [number, section] of guide) {
-    const experiment = EXPERIMENTS[number];
-    if (experiment === undefined || experiment.alone) continue;
-    it(`${number}. ${section.title}`, ({ expect, skip }) => runExperiment(number, section, experiment, expect, skip));
+  for (const { number, run } of RUNS) {
+    if (run.alone) continue;
+    it(run.name, ({ expect, skip }) => runExperiment(number, run, expect, skip));
   }
 });
 
-// Thousands of connections: beside the others they would starve their timing-sensitive steps.
+// Thousands of connections, or strace under load: beside the others they would starve their
+// timing-sensitive steps.
 describe('LEARN.md experiments that need the machine to themselves, run for real', () => {
   afterAll(killExperimentLeftovers);
 
-  for (const [number, section] of guide) {
-    const experiment = EXPERIMENTS[number];
-    if (experiment === undefined || !experiment.alone) continue;
-    it(`${number}. ${section.title}`, ({ expect, skip }) => runExperiment(number, section, experiment, expect, skip));
+  for (const { number, run } of RUNS) {
+    if (!run.alone) continue;
+    it(run.name, ({ expect, skip }) => runExperiment(number, run, expect, skip));
   }
 });
 
