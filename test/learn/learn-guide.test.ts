@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, it, type ExpectStatic } from 'vitest';
 import { openFdLimit } from '../helpers/fds.js';
+import { PACKAGE_ROOT } from '../../src/package.js';
 import { writeTimeline } from '../../src/cli/timeline.js';
 import { parseTraceText } from '../../src/record/read-recording.js';
 import { traceProblems } from '../record/trace-check.js';
@@ -389,9 +390,10 @@ describe('LEARN.md experiments that need the machine to themselves, run for real
 
 // The guide's commands use the package bin; make sure it is what the reader gets.
 describe('the guide\'s entry point', () => {
-  it('`./selectchat --help` lists send', ({ expect, skip }) => {
-    skip(!have('npx'), 'npx is not installed');
-    const help = execFileSync('npx', ['--no-install', 'selectchat', '--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  // (Not `npx selectchat`: in a fresh clone npx installs the package, and its install script
+  // rebuilds build/ under the feet of every test running beside this one.)
+  it('`./selectchat --help` lists send', ({ expect }) => {
+    const help = execFileSync('./selectchat', ['--help'], { cwd: PACKAGE_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     expect(help).toMatch(/^ {2}send {7}/m);
   });
 });

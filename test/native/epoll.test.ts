@@ -174,10 +174,11 @@ describe('the timeout', () => {
     const { client, server } = connectPair(fds, listenOn(fds));
     const epoller = epollerForThisTest(onTestFinished);
     epoller.ctl(EPOLL_CTL_ADD, server, READABLE);
+    // Before the child exists: its delay cannot have started earlier.
+    const start = performance.now();
     const sender = inAMoment('printf wake >&3', client);
     try {
       fds.close(client); // the sender holds the last copy
-      const start = performance.now();
       const ready = new Int32Array(2);
       expect(epoller.wait(-1, ready)).toBe(1);
       expect(performance.now() - start).toBeGreaterThanOrEqual(LATER_FLOOR_MS);
@@ -196,10 +197,11 @@ describe('the timeout', () => {
     epoller.ctl(EPOLL_CTL_ADD, server, READABLE);
     const signalled = once(process, 'SIGUSR2');
     // exec: the sleep holding fd 3 is the child itself, so stop() ends it.
+    // Before the child exists: its delay cannot have started earlier.
+    const start = performance.now();
     const signaller = inAMoment(`kill -USR2 ${process.pid}; exec sleep 10`, client);
     try {
       fds.close(client); // if the signal came before the wait, the signaller's exit would end it
-      const start = performance.now();
       expect(epoller.wait(-1, new Int32Array(2))).toBe(-constants.EINTR);
       expect(performance.now() - start).toBeGreaterThanOrEqual(LATER_FLOOR_MS);
       await signalled;

@@ -146,10 +146,11 @@ describe('the timeout', () => {
     const { client, server } = connectPair(fds, listenOn(fds));
     const poller = new native.Poller();
     poller.set(server, READABLE);
+    // Before the child exists: its delay cannot have started earlier.
+    const start = performance.now();
     const sender = inAMoment('printf wake >&3', client);
     try {
       fds.close(client); // the sender holds the last copy
-      const start = performance.now();
       const ready = new Int32Array(2);
       expect(poller.wait(-1, ready)).toBe(1);
       expect(performance.now() - start).toBeGreaterThanOrEqual(LATER_FLOOR_MS);
@@ -166,10 +167,11 @@ describe('the timeout', () => {
     poller.set(server, READABLE);
     const signalled = once(process, 'SIGUSR2');
     // exec: the sleep holding fd 3 is the child itself, so stop() ends it.
+    // Before the child exists: its delay cannot have started earlier.
+    const start = performance.now();
     const signaller = inAMoment(`kill -USR2 ${process.pid}; exec sleep 10`, client);
     try {
       fds.close(client); // if the signal came before the wait, the signaller's exit would end it
-      const start = performance.now();
       expect(poller.wait(-1, new Int32Array(2))).toBe(-constants.EINTR);
       expect(performance.now() - start).toBeGreaterThanOrEqual(LATER_FLOOR_MS);
       await signalled;
