@@ -1,5 +1,5 @@
-// The libuv client: the same connection on Node's net.Socket, for comparison with the select
-// client. libuv does the waiting; the LineDecoder does the framing, exactly as in select-client.ts.
+// The libuv client: the same connection on Node's net.Socket, for comparison with our loop's
+// client. libuv does the waiting; the LineDecoder does the framing, exactly as in loop-client.ts.
 import { connect, type Socket } from 'node:net';
 import { LineDecoder } from '../framing/line-decoder.js';
 import type { ClientHandler, ClientTransport } from './client-transport.js';
