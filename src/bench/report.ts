@@ -301,42 +301,31 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
         '`errors` = the generator saw refused, dropped or wrong lines; `failed` = no figure. Counts are runs of the total.',
       '',
     );
-    const sizes = sizeTable(results);
-    if (sizes.rows.length > 0) {
-      lines.push(
+    lines.push(
+      ...section(
         '## Line sizes',
-        '',
-        markdownTable(sizes),
-        '',
+        sizeTable(results),
         `Echo ping-pong, c=${SIZE_CONNECTIONS}, with lines of each size ('\\n' included). MB/s = messages/s × line bytes / 10^6: ` +
           'the bytes of lines echoed per second, each way. × c-ref as above.',
-        '',
-      );
-    }
-    const goals = targetTable(results);
-    if (goals.rows.length > 0) {
-      lines.push(
+      ),
+    );
+    lines.push(
+      ...section(
         '## Targets',
-        '',
-        markdownTable(goals),
-        '',
+        targetTable(results),
         'Each of our loop\'s engines (select, poll, epoll) is judged on its own. A ratio is the median of per-run-pair ratios ' +
           '(run r of the engine over run r of the other, which ran beside it), with min–max over the pairs; memory is the ' +
           `median bytes per idle connection of the memory runs. The issues ask for at least ${TARGET_MIN_RUNS} interleaved runs: ` +
-          'fewer are said in the notes, as are runs where the generator used ≥ 90% of a core (`generator-bound`: then the ' +
+          `fewer are said in the notes, as are runs where the generator used ≥ ${Math.round(GENERATOR_BOUND_CORES * 100)}% of a core (\`generator-bound\`: then the ` +
           'ratio may measure the generator, not the server), errors and steal.',
-        '',
-      );
-    }
+      ),
+    );
   }
   lines.push(...latencySection(results));
-  const cluster = clusterTable(results);
-  if (cluster.rows.length > 0) {
-    lines.push(
+  lines.push(
+    ...section(
       '## Cluster: workers sharing one room through Redis',
-      '',
-      markdownTable(cluster),
-      '',
+      clusterTable(results),
       `The ${results.parameters.cluster?.load.title ?? 'chat'} load against \`selectchat serve --workers N --redis unix://…\` on the ` +
         `${CLUSTER_ENGINE} engine (each worker its own process listening on the port with SO_REUSEPORT, the kernel spreading the ` +
         'connections), with a private redis-server the bench starts for each run (unix socket, no persistence) and stops ' +
@@ -347,20 +336,16 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
         'if the senders are spread like the members. server CPU: the primary and every worker together; Redis CPU: the ' +
         'private redis-server alone. On a 2-core machine with the generator on it, more processes cannot be faster: ' +
         'workers pay off with more cores and past FD_SETSIZE.',
-      '',
-    );
-  }
+    ),
+  );
   const scenarios = scenarioTable(results);
   if (scenarios.rows.length > 0) lines.push('## Scenarios', '', markdownTable(scenarios), '');
-  const cost = selectCostTable(results);
   const costFailures = selectCostFailures(results);
   if (costFailures.length > 0) lines.push('## Cost curve runs that failed', '', ...costFailures.map((f) => `- ${f}`), '');
-  if (cost.rows.length > 0) {
-    lines.push(
+  lines.push(
+    ...section(
       '## One wait: select(), poll() and epoll_wait() with 1 ready fd among N idle',
-      '',
-      markdownTable(cost),
-      '',
+      selectCostTable(results),
       'µs per call, median (min–max) over the runs. The idle fds are listening sockets nobody connects to, all watched ' +
         'for reading, beside one fd that is always readable; every call has a 1 s timeout (never reached). ' +
         '`addon` = the wait from TypeScript through the addon (`Selector.wait()`, `Poller.wait()`, `Epoller.wait()`), ' +
@@ -372,24 +357,25 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
         'threads, and in a multi-threaded process the kernel takes a reference on every watched file per call (fdget), ' +
         'which a single-threaded one skips; the C program with one extra sleeping thread measured like the addon on the ' +
         'development machine. In the chart both axes are logarithmic and x counts every watched fd (N idle + the ready one).',
-      '',
-    );
-  }
-  const memory = memoryTable(results);
-  if (memory.rows.length > 0) {
-    lines.push(
+    ),
+  );
+  lines.push(
+    ...section(
       `## Memory per connection`,
-      '',
-      markdownTable(memory),
-      '',
+      memoryTable(results),
       `Each server is started fresh in echo mode; its RSS is read, then ${p.memoryConnections} connections are opened and ` +
         'each sends one line and gets its echo; RSS is read again 300 ms later. bytes/connection = (RSS with them − RSS without) / connections held. ' +
         'The select engine can hold about 1004 clients (FD_SETSIZE 1024 less Node\'s own fds), so all 1000 fit.',
-      '',
-    );
-  }
+    ),
+  );
   lines.push('## Method', '', METHOD, '');
   return lines.join('\n');
+}
+
+/** A report section: its heading, the table and a note below it; nothing when the table is empty. */
+function section(heading: string, table: Table, note: string): string[] {
+  if (table.rows.length === 0) return [];
+  return [heading, '', markdownTable(table), '', note, ''];
 }
 
 /** report.md's latency section: the quoted rates, then each sweep's curve; nothing without sweeps. */
