@@ -13,8 +13,6 @@ export function openRecording(path: string | undefined, command: 'serve' | 'conn
     command,
     engine,
     version: packageVersion(),
-    // libuv's loop reports no rounds, so nothing says when it is about to block: write on a timer.
-    flushTimer: engine === 'libuv',
     ...(engine === 'libuv' ? { loopName: "libuv's epoll loop (not visible to JavaScript)" } : {}),
   });
   process.once('exit', () => recorder.close());

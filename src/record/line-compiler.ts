@@ -1,25 +1,35 @@
-// One trace line per event, fast: for each shape of event (its kind and its keys, in order) a
-// function that concatenates the line's constant parts with the event's values is compiled the
-// first time that shape is seen. Any kind works; the loop reports a handful of shapes, so a
-// handful get compiled. (A generic walk over the fields — for-in and a key cache — cost ~40 %
-// more per line here, a writer thread fed through a Float64Array more still: its postMessage.)
+// One trace line per event, fast: for each shape of event a function that concatenates the line's
+// constant parts with the event's values (shape-table.ts). Any kind works.
 import type { TraceEvent } from '../trace/events.js';
 import { jsonValue } from './line-format.js';
+import { IDENTIFIER, ShapeTable } from './shape-table.js';
 
 /** Writes the line of one event: ts already formatted, tid its track. */
 export type LineFunction = (event: TraceEvent, ts: string, tid: number) => string;
 
-/** A key that can be written as `e.key` in generated code. */
-const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+/** The constant parts of a line, around its variable ones: [head (up to and including `"ts":`),
+ *  pidTid, then one part before each of the args' values and one after the last], so a line is
+ *  head + ts + pidTid + tid + args[0] + value[0] + args[1] + ... + args[n]. */
+export function lineParts(head: string, pidTid: string, keys: readonly string[]): string[] {
+  if (keys.length === 0) return [head, pidTid, ',"args":{}}'];
+  return [head, pidTid, ...keys.map((key, i) => `${i === 0 ? ',"args":{' : ','}${JSON.stringify(key)}:`), '}}'];
+}
 
-interface Compiled {
-  /** Object.keys of such an event, kind included. */
-  keys: string[];
-  write: LineFunction;
+/** The JavaScript expression of a line (for generated code): the variables `ts` (formatted) and
+ *  `tid` in its place, and the JSON of each key's value as its expression in values gives it. */
+export function lineExpression(head: string, pidTid: string, keys: readonly string[], values: readonly string[]): string {
+  const [first, middle, ...args] = lineParts(head, pidTid, keys).map((part) => JSON.stringify(part));
+  return [`${first} + ts + ${middle} + tid`, ...args.map((part, i) => (i < values.length ? `${part} + ${values[i]}` : part))].join(' + ');
+}
+
+/** The JSON of number expression v (for generated code; `json` is jsonValue): a small integer
+ *  as it is, without a call. */
+export function numberJson(v: string): string {
+  return `((${v} | 0) === ${v} ? ${v} : json(${v}))`;
 }
 
 export class LineCompiler {
-  private readonly byKind = new Map<string, Compiled[]>();
+  private readonly shapes = new ShapeTable<LineFunction>((kind, keys) => this.compile(kind, keys));
 
   /** head(kind) starts every line of that kind, up to and including `"ts":`; pidTid is
    *  `,"pid":P,"tid":`. */
@@ -30,33 +40,15 @@ export class LineCompiler {
 
   /** The line of event (without separator), its args being every field but kind. */
   line(event: TraceEvent, ts: string, tid: number): string {
-    const keys = Object.keys(event);
-    let shapes = this.byKind.get(event.kind);
-    if (shapes === undefined) {
-      shapes = [];
-      this.byKind.set(event.kind, shapes);
-    }
-    for (let i = 0; i < shapes.length; i++) {
-      const shape = shapes[i]!;
-      if (sameKeys(shape.keys, keys)) return shape.write(event, ts, tid);
-    }
-    const compiled = { keys, write: this.compile(event.kind, keys) };
-    shapes.push(compiled);
-    return compiled.write(event, ts, tid);
+    return this.shapes.get(event)(event, ts, tid);
   }
 
   private compile(kind: string, keys: string[]): LineFunction {
     const fields = keys.filter((key) => key !== 'kind');
     if (!fields.every((key) => IDENTIFIER.test(key))) return this.generic(kind);
-    const lit = (text: string): string => JSON.stringify(text);
-    const parts = fields.map((key, i) => {
-      const value = `e.${key}`;
-      // Small integers (fds, byte counts) straight into the string; anything else through jsonValue.
-      const json = `(typeof ${value} === 'number' && (${value} | 0) === ${value} ? ${value} : json(${value}))`;
-      return `${lit(`${i > 0 ? ',' : ''}${JSON.stringify(key)}:`)} + ${json}`;
-    });
-    const args = parts.length > 0 ? `${parts.join(' + ')} + ` : '';
-    const body = `return ${lit(this.head(kind))} + ts + ${lit(this.pidTid)} + tid + ${lit(',"args":{')} + ${args}'}}';`;
+    // Small integers (fds, byte counts) straight into the string; anything else through jsonValue.
+    const values = fields.map((key) => `(typeof e.${key} === 'number' ? ${numberJson(`e.${key}`)} : json(e.${key}))`);
+    const body = `return ${lineExpression(this.head(kind), this.pidTid, fields, values)};`;
     const make = new Function('json', `return function (e, ts, tid) { ${body} };`) as (json: (v: unknown) => string) => LineFunction;
     return make(jsonValue);
   }
@@ -72,10 +64,4 @@ export class LineCompiler {
       return `${head}${ts}${this.pidTid}${tid},"args":{${args.join(',')}}}`;
     };
   }
-}
-
-function sameKeys(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -1,5 +1,5 @@
-// The text of trace lines, shared by the recorder (the loop's few lines per round) and its
-// writer thread (every other line).
+// The text of trace lines, shared by the recorder (lines with JSON args, a few per round) and
+// its writer thread (every other line).
 
 /** ns as the µs of a `ts`, to the ns ("1234.567"): integer arithmetic, twice as fast as
  *  printing the float. */
@@ -33,16 +33,19 @@ export function pidTid(pid: number): string {
   return `,"pid":${pid},"tid":`;
 }
 
-/** A whole line: `{"ph":…,"name":…,"cat":…,"ts":…,"pid":…,"tid":…,"args":…}` (`s: 't'` for
- *  instants). args is JSON already. */
-export function lineText(ph: string, name: string, cat: string, ns: number, pid: number, tid: number, args: string): string {
+/** The start of a line, up to and including `"ts":` (`s: 't'` for instants). */
+export function lineHead(ph: string, name: string, cat: string): string {
   const scope = ph === 'i' ? '"s":"t",' : '';
-  return `{"ph":"${ph}",${scope}"name":${JSON.stringify(name)},"cat":${JSON.stringify(cat)},"ts":${micros(ns)}${pidTid(pid)}${tid},"args":${args}}`;
+  return `{"ph":"${ph}",${scope}"name":${JSON.stringify(name)},"cat":${JSON.stringify(cat)},"ts":`;
 }
 
-/** The start of an event's instant line, up to and including `"ts":`: its kind is its name and
- *  its category. */
+/** A whole line: `{"ph":…,"name":…,"cat":…,"ts":…,"pid":…,"tid":…,"args":…}`. args is JSON
+ *  already. */
+export function lineText(ph: string, name: string, cat: string, ns: number, pid: number, tid: number, args: string): string {
+  return `${lineHead(ph, name, cat)}${micros(ns)}${pidTid(pid)}${tid},"args":${args}}`;
+}
+
+/** The start of an event's instant line: its kind is its name and its category. */
 export function instantHead(kind: string): string {
-  const json = JSON.stringify(kind);
-  return `{"ph":"i","s":"t","name":${json},"cat":${json},"ts":`;
+  return lineHead('i', kind, kind);
 }

@@ -2,29 +2,34 @@
 // Format (JSON Array Format), so Perfetto, chrome://tracing and speedscope open it as it is and
 // `selectchat timeline` turns it into a page. See trace-format.ts for the shape of the file.
 //
-// Cheap on purpose (the loop runs it for every action, at full load two lines per echoed
-// message): each line is one concatenation compiled for its event's shape (line-compiler.ts),
-// appended to a string that goes to the file in 64 KiB writes, and before the loop may block
-// for long, so an idle server's file is complete up to now. Lines are separated by ",\n"
-// and the file starts with "[": a server killed before close() still leaves a file that
-// Perfetto and chrome://tracing load (they accept a missing final "]").
+// Cheap on purpose (the loop runs it for every action, at full load two per echoed message): here
+// on the loop's thread an action is a few numbers stored in a shared ring (event-encoder.ts,
+// record-ring.ts); a writer thread (record-writer.ts) turns them into the file's lines. Only the
+// loop's few lines per round are text here. Before the loop blocks for long, and at close, it
+// waits until the file holds everything so far: an idle server's file is complete up to now.
+// Lines are separated by ",\n" and the file starts with "[": a server killed before close()
+// still leaves a file that Perfetto and chrome://tracing load (they accept a missing final "]").
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { PACKAGE_ROOT } from '../package.js';
 import type { TraceEvent, TraceSink } from '../trace/events.js';
+import { EventEncoder, type Marker } from './event-encoder.js';
 import { LineCompiler } from './line-compiler.js';
-import { argsJson, instantHead, lineText, micros, pidTid } from './line-format.js';
+import { argsJson, instantHead, lineHead, lineText, micros, pidTid } from './line-format.js';
+import { RingWriter, ringMemory } from './record-ring.js';
+import type { WriterData } from './record-writer.js';
 import {
   COUNTERS, LOOP_TID, RECORDING_METADATA, SLICES, STRUCTURE_CAT, fdTid, waitSliceName,
   type Phase, type RecordingInfo,
 } from './trace-format.js';
 
-/** Write the buffer out once it holds this many characters. */
-const FLUSH_CHARS = 64 * 1024;
-/** ...or before a wait that may block this long (ms), or forever (-1). */
+/** The writer thread's code (compiled: a worker runs JavaScript). */
+const WRITER = `${PACKAGE_ROOT}dist/record/record-writer.js`;
+/** Make the file complete before a wait that may block this long (ms), or forever (-1). */
 const LONG_WAIT_MS = 50;
-/** ...or when the last write is older than this (ns of trace time). */
-const FLUSH_AGE_NS = 500e6;
-/** Without a loop to say when it blocks (libuv engine): write at most this long after an event. */
-const FLUSH_TIMER_MS = 200;
+/** Actions the writer cannot see yet become visible at most this long after (ms): the loop's
+ *  lines publish them every round, but the libuv engine reports no rounds. */
+const PUBLISH_MS = 50;
 
 /** Node's `--trace-events-enabled` stamps events with uv_hrtime() in µs (the monotonic clock),
  *  not with the wall clock: so do we, to lay both files on one time axis. performance.now() is
@@ -36,9 +41,11 @@ function nowNs(): number {
   return Math.round((HRTIME_ORIGIN_MS + performance.now()) * 1e6);
 }
 
+function metadataLine(name: string, ts: number, pid: number, tid: number, args: Record<string, unknown>): string {
+  return lineText('M', name, '__metadata', ts, pid, tid, JSON.stringify(args));
+}
+
 export interface RecorderOptions extends RecordingInfo {
-  /** Write on a timer too: for engines whose loop reports no `wait` (libuv's). */
-  flushTimer: boolean;
   /** The loop track's name when the loop reports no rounds (libuv: its loop cannot be seen). */
   loopName?: string;
 }
@@ -53,14 +60,18 @@ function eventFd(event: TraceEvent): number {
 }
 
 export class TraceRecorder implements TraceSink {
+  /** The file, until the writer thread closes it (or we do, if it could not). */
   private fd: number;
-  private buffer = '';
-  private first = true;
   private closed = false;
   private readonly pid = process.pid;
+  private readonly ring: RingWriter;
+  private readonly writer: Worker;
+  private readonly records: EventEncoder;
+  /** Events that cannot be records (a field of another type) are lines made here. */
   private readonly instants: LineCompiler;
-  private lastFlushNs: number;
-  private flushTimer: NodeJS.Timeout | null = null;
+  /** The loop's lines without JSON args. */
+  private readonly marks: Record<'roundBegin' | 'roundEnd' | 'workBegin' | 'workEnd' | 'nodeEnd' | 'connections' | 'queued', Marker>;
+  private publishTimer: NodeJS.Timeout | null = null;
   private phase: LoopPhase = 'none';
   private roundOpen = false;
   private round = 0;
@@ -71,19 +82,40 @@ export class TraceRecorder implements TraceSink {
   private connections = -1;
   private queued = -1;
 
-  constructor(readonly path: string, private readonly options: RecorderOptions) {
+  constructor(readonly path: string, options: RecorderOptions) {
     this.fd = openSync(path, 'w');
-    this.instants = new LineCompiler(instantHead, pidTid(this.pid));
+    // The file's head is written here, now: from the start it is a trace file (if unfinished).
     const ts = nowNs();
-    this.lastFlushNs = ts;
-    this.metadata('process_name', LOOP_TID, { name: `selectchat ${options.command} (${options.engine} engine)` }, ts);
-    this.metadata(RECORDING_METADATA, LOOP_TID, {
-      command: options.command, engine: options.engine, version: options.version,
-      clock: 'µs of uv_hrtime(), as node --trace-events-enabled',
-    }, ts);
-    this.metadata('thread_sort_index', LOOP_TID, { sort_index: -1 }, ts);
+    const head = [
+      metadataLine('process_name', ts, this.pid, LOOP_TID, { name: `selectchat ${options.command} (${options.engine} engine)` }),
+      metadataLine(RECORDING_METADATA, ts, this.pid, LOOP_TID, {
+        command: options.command, engine: options.engine, version: options.version,
+        clock: 'µs of uv_hrtime(), as node --trace-events-enabled',
+      }),
+      metadataLine('thread_sort_index', ts, this.pid, LOOP_TID, { sort_index: -1 }),
+    ];
+    writeSync(this.fd, `[\n${head.join(',\n')}`);
+    const memory = ringMemory();
+    this.ring = new RingWriter(memory);
+    this.records = new EventEncoder(this.ring);
+    const mark = (ph: Phase, name: string, key: string | null): Marker => this.records.marker(lineHead(ph, name, STRUCTURE_CAT), key);
+    this.marks = {
+      roundBegin: mark('B', SLICES.round, 'round'),
+      roundEnd: mark('E', SLICES.round, null),
+      workBegin: mark('B', SLICES.work, null),
+      workEnd: mark('E', SLICES.work, null),
+      nodeEnd: mark('E', SLICES.node, null),
+      connections: mark('C', COUNTERS.connections, 'open'),
+      queued: mark('C', COUNTERS.queued, 'bytes'),
+    };
+    this.instants = new LineCompiler(instantHead, pidTid(this.pid));
+    const data: WriterData = { memory, fd: this.fd };
+    this.writer = new Worker(WRITER, { workerData: data });
+    // A failed write: the ring stops taking records (RingWriter sees the state); say why once.
+    this.writer.on('message', (message: string) => this.stopped(message));
+    this.writer.on('error', (error) => this.stopped(error.message));
+    this.writer.unref();
     if (options.loopName !== undefined) this.nameTrack(-1, options.loopName, ts);
-    this.flush();
   }
 
   event(event: TraceEvent): void {
@@ -95,12 +127,12 @@ export class TraceRecorder implements TraceSink {
         if (!this.named[0]) this.nameTrack(-1, `${event.call.backend}() loop`, ts);
         this.round++;
         this.roundOpen = true;
-        this.line('B', SLICES.round, STRUCTURE_CAT, ts, LOOP_TID, `{"round":${this.round}}`);
+        this.marks.roundBegin(ts, LOOP_TID, this.round);
         this.waitName = waitSliceName(event.call.backend);
         this.line('B', this.waitName, 'wait', ts, LOOP_TID, argsJson(event));
         this.phase = 'blocked';
         const timeout = event.call.timeoutMs;
-        if (timeout < 0 || timeout >= LONG_WAIT_MS) this.flush();
+        if (timeout < 0 || timeout >= LONG_WAIT_MS) this.ring.drain();
         return;
       }
       case 'woke':
@@ -109,21 +141,21 @@ export class TraceRecorder implements TraceSink {
         this.line('E', this.waitName, event.kind, ts, LOOP_TID, argsJson(event));
         // The fds it reports ready are in its args (read-recording.ts's readyFds() reads them): a line per ready fd
         // cost a third more per message at full load.
-        this.line('B', SLICES.work, STRUCTURE_CAT, ts, LOOP_TID, '{}');
+        this.marks.workBegin(ts, LOOP_TID, 0);
         this.phase = 'work';
         return;
       case 'round-end':
         this.instant(event, ts, LOOP_TID);
         this.counters(event.connections, event.queuedBytes, ts);
         if (this.phase === 'work') {
-          this.line('E', SLICES.work, STRUCTURE_CAT, ts, LOOP_TID, '{}');
+          this.marks.workEnd(ts, LOOP_TID, 0);
           this.phase = 'after-work';
         }
         return;
       case 'yield':
         if (!this.roundOpen) break;
-        if (this.phase === 'work') this.line('E', SLICES.work, STRUCTURE_CAT, ts, LOOP_TID, '{}');
-        if (this.phase === 'node') this.line('E', SLICES.node, STRUCTURE_CAT, ts, LOOP_TID, '{}');
+        if (this.phase === 'work') this.marks.workEnd(ts, LOOP_TID, 0);
+        if (this.phase === 'node') this.marks.nodeEnd(ts, LOOP_TID, 0);
         this.line('B', SLICES.node, 'yield', ts, LOOP_TID, argsJson(event));
         this.phase = 'node';
         return;
@@ -132,13 +164,12 @@ export class TraceRecorder implements TraceSink {
     }
     const fd = eventFd(event);
     this.instant(event, ts, fd < 0 ? LOOP_TID : this.track(fd, ts, event));
-    if (ts - this.lastFlushNs > FLUSH_AGE_NS) this.flush();
-    else if (this.options.flushTimer && this.flushTimer === null) {
-      this.flushTimer = setTimeout(() => {
-        this.flushTimer = null;
-        this.flush();
-      }, FLUSH_TIMER_MS);
-      this.flushTimer.unref();
+    if (this.publishTimer === null && this.ring.unpublished > 0) {
+      this.publishTimer = setTimeout(() => {
+        this.publishTimer = null;
+        if (!this.closed) this.ring.publish();
+      }, PUBLISH_MS);
+      this.publishTimer.unref();
     }
   }
 
@@ -147,38 +178,39 @@ export class TraceRecorder implements TraceSink {
     if (this.closed) return;
     this.endRound(nowNs());
     this.closed = true;
-    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
-    this.buffer += this.first ? '[\n]\n' : '\n]\n';
-    this.first = false;
-    this.flush();
-    if (this.fd >= 0) closeSync(this.fd);
+    if (this.publishTimer !== null) clearTimeout(this.publishTimer);
+    // The writer ends the file. If it is late, it may still be writing: leave the fd open (the
+    // process is ending).
+    if (this.ring.close() !== 'late' && this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+    void this.writer.terminate();
   }
 
   /** Ends the round's open slices, then the round. */
   private endRound(ts: number): void {
     if (!this.roundOpen) return;
+    // Cut short inside its blocking call (closing): rare, so a line made here.
     if (this.phase === 'blocked') this.line('E', this.waitName, STRUCTURE_CAT, ts, LOOP_TID, '{}');
-    if (this.phase === 'work') this.line('E', SLICES.work, STRUCTURE_CAT, ts, LOOP_TID, '{}');
-    if (this.phase === 'node') this.line('E', SLICES.node, STRUCTURE_CAT, ts, LOOP_TID, '{}');
-    this.line('E', SLICES.round, STRUCTURE_CAT, ts, LOOP_TID, '{}');
+    if (this.phase === 'work') this.marks.workEnd(ts, LOOP_TID, 0);
+    if (this.phase === 'node') this.marks.nodeEnd(ts, LOOP_TID, 0);
+    this.marks.roundEnd(ts, LOOP_TID, 0);
     this.roundOpen = false;
     this.phase = 'none';
   }
 
   /** An event as an instant on track tid. */
   private instant(event: TraceEvent, ts: number, tid: number): void {
-    this.append(this.instants.line(event, micros(ts), tid));
+    if (!this.records.encode(event, ts, tid)) this.ring.line(this.instants.line(event, micros(ts), tid));
   }
 
   private counters(connections: number, queued: number, ts: number): void {
     if (connections !== this.connections) {
       this.connections = connections;
-      this.line('C', COUNTERS.connections, STRUCTURE_CAT, ts, LOOP_TID, `{"open":${connections}}`);
+      this.marks.connections(ts, LOOP_TID, connections);
     }
     if (queued !== this.queued) {
       this.queued = queued;
-      this.line('C', COUNTERS.queued, STRUCTURE_CAT, ts, LOOP_TID, `{"bytes":${queued}}`);
+      this.marks.queued(ts, LOOP_TID, queued);
     }
   }
 
@@ -201,40 +233,19 @@ export class TraceRecorder implements TraceSink {
   }
 
   private metadata(name: string, tid: number, args: Record<string, unknown>, ts: number): void {
-    this.line('M', name, '__metadata', ts, tid, JSON.stringify(args));
+    this.ring.line(metadataLine(name, ts, this.pid, tid, args));
   }
 
   private line(ph: Phase, name: string, cat: string, ts: number, tid: number, args: string): void {
-    this.append(lineText(ph, name, cat, ts, this.pid, tid, args));
+    this.ring.line(lineText(ph, name, cat, ts, this.pid, tid, args));
   }
 
-  private append(line: string): void {
-    if (this.first) {
-      this.buffer += `[\n${line}`;
-      this.first = false;
-    } else {
-      this.buffer += `,\n${line}`;
-    }
-    if (this.buffer.length >= FLUSH_CHARS) this.flush();
-  }
-
-  /** Writes the buffer out. A failed write (disk full, ...) stops the recording, not the server. */
-  private flush(): void {
-    this.lastFlushNs = nowNs();
-    if (this.buffer.length === 0 || this.fd < 0) return;
-    const text = this.buffer;
-    this.buffer = '';
-    try {
-      writeSync(this.fd, text);
-    } catch (error) {
-      process.stderr.write(`selectchat: --record ${this.path}: ${(error as Error).message}; recording stopped\n`);
-      this.closed = true;
-      try {
-        closeSync(this.fd);
-      } catch {
-        // Nothing more to lose.
-      }
-      this.fd = -1;
-    }
+  /** The writer thread stopped: so does the recording, not the server. */
+  private stopped(why: string): void {
+    if (this.closed) return;
+    process.stderr.write(`selectchat: --record ${this.path}: ${why}; recording stopped\n`);
+    this.closed = true;
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
   }
 }

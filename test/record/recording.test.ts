@@ -73,7 +73,7 @@ describe('TraceRecorder on a scripted session', () => {
 
   function record(name: string, close: boolean): string {
     const path = join(dir, name);
-    const recorder = new TraceRecorder(path, { command: 'serve', engine: 'select', version: '0', flushTimer: false });
+    const recorder = new TraceRecorder(path, { command: 'serve', engine: 'select', version: '0' });
     for (const event of session) recorder.event(event);
     if (close) recorder.close();
     return path;

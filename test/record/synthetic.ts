@@ -5,7 +5,7 @@ import { TraceRecorder } from '../../src/record/recorder.js';
 import type { TraceEvent } from '../../src/trace/events.js';
 
 export function writeSyntheticRecording(path: string, rounds: number): void {
-  const recorder = new TraceRecorder(path, { command: 'serve', engine: 'select', version: 'synthetic', flushTimer: false });
+  const recorder = new TraceRecorder(path, { command: 'serve', engine: 'select', version: 'synthetic' });
   const clients = [19, 20, 21];
   const events: TraceEvent[] = [
     { kind: 'listening', fd: 18, address: '127.0.0.1', port: 7070 },
