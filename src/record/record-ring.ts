@@ -2,9 +2,10 @@
 // in a ring of shared memory. The loop's thread stores numbers — an event is its shape's tag, its
 // time, its track and its field values (event-encoder.ts) — and the writer thread turns them into
 // the file's JSON lines: building that text on the loop's thread was most of what --record cost.
-// Nothing is posted per record: the writer reads the positions, sleeps when it has caught up, and
-// is woken (Atomics.notify) only when it sleeps and much is waiting, or when the loop needs the
-// file complete (before it blocks for long, and at close).
+// Nothing is posted per record: the writer reads the positions, sleeps when it has caught up (at
+// most IDLE_MS, record-writer.ts), and is woken (Atomics.notify) only when it sleeps and much is
+// waiting, and at close. The loop never waits for the file, except when the ring is full (then it
+// must: that bounds the memory) and at close.
 //
 // Layout: a record starts on an 8-byte boundary and never straddles the end (a WRAP record sends
 // the reader back to 0). Its first slot (a float64) is its tag: one of RECORD below, or
@@ -49,12 +50,10 @@ export const CONTROL = {
   write: 0,
   /** Where the next record to read is (the writer). */
   read: 1,
-  /** Records in the file so far, mod 2^32 (the writer; every record but wrap counts). */
-  written: 2,
   /** 1 while the writer waits for records. */
-  sleeping: 3,
+  sleeping: 2,
   /** STATE below (the writer). */
-  state: 4,
+  state: 3,
 } as const;
 export const CONTROL_SLOTS = 8;
 
@@ -64,16 +63,18 @@ export const STATE = { running: 0, done: 1, failed: 2 } as const;
 export const RING_BYTES = 8 * 1024 * 1024;
 /** Longest text record, in UTF-16 units; longer lines go in parts (3 bytes per unit at most). */
 export const TEXT_CHUNK = 64 * 1024;
+/** Longest string a record's field may be (in UTF-16 units); an event with a longer one is
+ *  written as a line. */
+export const STRING_MAX = 1024;
 /** Wake a sleeping writer once this much waits. */
 const WAKE_BYTES = 256 * 1024;
 /** Tell the writer where the records end (an atomic store, ~20 ns) at most every this many
- *  records, and at every line (the loop's lines come a few per round), drain and close;
- *  publish() does it otherwise. */
+ *  records, and at every line (the loop's lines come a few per round) and close; publish() does
+ *  it otherwise. */
 const PUBLISH_RECORDS = 64;
 /** Give up recording when the writer makes no room for this long (it died, or the disk hangs). */
 const STUCK_MS = 10_000;
-/** How long the loop waits for the file to be complete before it blocks, and at close. */
-const DRAIN_MS = 1_000;
+/** How long close() waits for the writer to end the file. */
 const CLOSE_MS = 5_000;
 
 /** The shared memory of one ring. */
@@ -83,7 +84,10 @@ export interface RingMemory {
 }
 
 export function ringMemory(bytes = RING_BYTES): RingMemory {
-  return { control: new SharedArrayBuffer(CONTROL_SLOTS * 4), data: new SharedArrayBuffer(bytes) };
+  const data = new SharedArrayBuffer(bytes);
+  // Touch every page now: the first lap through fresh pages cost the loop a page fault per 4 KiB.
+  new Uint8Array(data).fill(1).fill(0);
+  return { control: new SharedArrayBuffer(CONTROL_SLOTS * 4), data };
 }
 
 /** Bytes of a text record holding up to units UTF-16 units. */
@@ -99,8 +103,6 @@ export class RingWriter {
   private readonly control: Int32Array;
   private readonly size: number;
   private w = 0;
-  /** Records appended, mod 2^32, as the writer counts them. */
-  private records = 0;
   /** Records the writer cannot see yet. */
   unpublished = 0;
   private strings = new Map<string, number>();
@@ -156,7 +158,7 @@ export class RingWriter {
     if (id !== undefined) return id;
     // A few words recur (why, reason, code); addresses of accepted peers do not: stop interning
     // at this many rather than grow without bound.
-    if (this.strings.size >= 4096 || s.length > TEXT_CHUNK) return -1;
+    if (this.strings.size >= 4096 || s.length > STRING_MAX) return -1;
     const next = this.strings.size;
     this.strings.set(s, next);
     this.text(RECORD.string, next, s);
@@ -166,11 +168,6 @@ export class RingWriter {
   /** Defines shape id. */
   shape(id: number, definition: ShapeDefinition): void {
     this.text(RECORD.shape, id, JSON.stringify(definition));
-  }
-
-  /** Waits (at most DRAIN_MS) until the writer has put every record so far in the file. */
-  drain(): void {
-    this.waitWritten(DRAIN_MS);
   }
 
   /** The last record: the writer ends the file and closes it. Waits (at most CLOSE_MS) for it:
@@ -242,26 +239,11 @@ export class RingWriter {
 
   private commitBytes(end: number): void {
     this.w = end === this.size ? 0 : end;
-    this.records = (this.records + 1) | 0;
     if (++this.unpublished >= PUBLISH_RECORDS) this.publish();
   }
 
   private wake(): void {
     Atomics.notify(this.control, CONTROL.write);
-  }
-
-  private waitWritten(ms: number): void {
-    if (this.stopped !== null) return;
-    const deadline = performance.now() + ms;
-    this.publish();
-    this.wake();
-    for (;;) {
-      const written = Atomics.load(this.control, CONTROL.written);
-      if (written === this.records || Atomics.load(this.control, CONTROL.state) !== STATE.running) return;
-      const left = deadline - performance.now();
-      if (left <= 0) return;
-      Atomics.wait(this.control, CONTROL.written, written, left);
-    }
   }
 
   private stop(why: string): -1 {

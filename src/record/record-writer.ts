@@ -1,11 +1,11 @@
 // The recording's writer thread (a worker started by recorder.ts): reads the ring's records
-// (record-ring.ts), turns them into the trace file's JSON lines and writes them. It is the only
-// writer of the file. It sleeps when it has caught up, at most IDLE_MS, so a file is at most
-// that far behind even when nothing wakes it (the libuv engine reports no rounds).
+// (record-ring.ts), turns them into the trace file's JSON lines and writes them. After the head
+// the loop's thread wrote, it is the only writer of the file. It sleeps when it has caught up, at
+// most IDLE_MS: the file is at most that far behind what the loop has published.
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { lineExpression, numberJson } from './line-compiler.js';
-import { jsonValue, micros, pidTid } from './line-format.js';
+import { bytesOfRecord, putBytes, type BytesOfRecord } from './line-bytes.js';
+import { pidTid } from './line-format.js';
 import {
   CONTROL, FIRST_SHAPE, RECORD, STATE,
   type RingMemory, type ShapeDefinition,
@@ -17,39 +17,33 @@ export interface WriterData {
   fd: number;
 }
 
-/** Write the text out once it holds this many characters. */
-const FLUSH_CHARS = 64 * 1024;
-/** Longest sleep with nothing to do. */
-const IDLE_MS = 100;
+/** Write the output out once it holds this many bytes... */
+const FLUSH_BYTES = 64 * 1024;
+/** ...from a buffer this big: room for the longest line of a record (its strings are at most
+ *  STRING_MAX units, 6 bytes of JSON each) past FLUSH_BYTES. */
+const OUT_BYTES = 512 * 1024;
+/** Longest sleep with nothing to do: how far behind the file may be when nothing wakes the
+ *  writer (a quiet server; the libuv engine, which reports no rounds). */
+const IDLE_MS = 50;
 
-/** The line of one shape's record at slot `at`: ts formatted, tid its track. */
-type LineOfRecord = (f: Float64Array, at: number, ts: string, tid: number) => string;
-
-/** quoted[id] is string id as JSON. */
-function lineOfRecord(definition: ShapeDefinition, quoted: string[]): LineOfRecord {
-  const values = definition.types.map((type, i) => {
-    const slot = `f[at + ${3 + i}]`;
-    return type === 's' ? `quoted[${slot}]` : type === 'b' ? `(${slot} !== 0 ? 'true' : 'false')` : numberJson(slot);
-  });
-  const body = `return ${lineExpression(definition.head, pidTid(process.pid), definition.keys, values)};`;
-  const make = new Function('json', 'quoted', `return function (f, at, ts, tid) { ${body} };`);
-  return make(jsonValue, quoted) as LineOfRecord;
-}
+const SEPARATOR = Buffer.from(',\n');
 
 class RecordWriter {
   private readonly f64: Float64Array;
   private readonly bytes: Buffer;
   private readonly control: Int32Array;
   private readonly size: number;
-  /** The strings of fields, as JSON. */
-  private readonly quoted: string[] = [];
-  private readonly lines: LineOfRecord[] = [];
-  private readonly slots: number[] = [];
+  private readonly pidTid = pidTid(process.pid);
+  /** The strings of fields, as JSON in UTF-8. */
+  private readonly quoted: Uint8Array[] = [];
+  private readonly lines: BytesOfRecord[] = [];
+  /** Fields of each shape. */
+  private readonly fields: number[] = [];
   private r = 0;
-  private records = 0;
-  private text = '';
-  /** The first parts of a long line. */
-  private part = '';
+  private readonly out = Buffer.allocUnsafe(OUT_BYTES);
+  private p = 0;
+  /** Inside a long line (after its first part). */
+  private continued = false;
 
   constructor(
     memory: RingMemory,
@@ -68,14 +62,14 @@ class RecordWriter {
       if (this.r === w) {
         this.write();
         Atomics.store(this.control, CONTROL.sleeping, 1);
-        // Returns at once if the loop wrote since w was read: no wake-up is lost.
+        // Returns at once if the loop published since w was read: no wake-up is lost.
         Atomics.wait(this.control, CONTROL.write, w, IDLE_MS);
         Atomics.store(this.control, CONTROL.sleeping, 0);
         continue;
       }
       while (this.r !== w) {
         if (!this.next()) return this.finish();
-        if (this.text.length >= FLUSH_CHARS) {
+        if (this.p >= FLUSH_BYTES) {
           this.write();
           this.release();
         }
@@ -92,48 +86,50 @@ class RecordWriter {
     let end: number;
     if (tag >= FIRST_SHAPE) {
       const shape = tag - FIRST_SHAPE;
-      this.append(this.lines[shape]!(f, at, micros(f[at + 1]!), f[at + 2]!));
-      end = this.r + this.slots[shape]! * 8;
+      this.p = this.lines[shape]!(this.out, this.p, f, at);
+      end = this.r + (3 + this.fields[shape]!) * 8;
     } else if (tag === RECORD.wrap) {
       this.r = 0;
       return true;
     } else if (tag === RECORD.line || tag === RECORD.linePart) {
       const length = f[at + 1]!;
-      const text = this.bytes.toString('utf8', this.r + 16, this.r + 16 + length);
-      if (tag === RECORD.linePart) {
-        this.part += text;
-      } else {
-        this.append(this.part + text);
-        this.part = '';
-      }
+      this.copyText(this.r + 16, length);
+      this.continued = tag === RECORD.linePart;
       end = this.r + 16 + ((length + 7) & ~7);
     } else if (tag === RECORD.string || tag === RECORD.shape) {
       const id = f[at + 1]!;
       const length = f[at + 2]!;
       const text = this.bytes.toString('utf8', this.r + 24, this.r + 24 + length);
       if (tag === RECORD.string) {
-        this.quoted[id] = JSON.stringify(text);
+        this.quoted[id] = Buffer.from(JSON.stringify(text));
       } else {
         const definition = JSON.parse(text) as ShapeDefinition;
-        this.lines[id] = lineOfRecord(definition, this.quoted);
-        this.slots[id] = 3 + definition.keys.length;
+        this.lines[id] = bytesOfRecord(definition, this.pidTid, this.quoted);
+        this.fields[id] = definition.keys.length;
       }
       end = this.r + 24 + ((length + 7) & ~7);
     } else if (tag === RECORD.close) {
       this.r += 8;
-      this.records = (this.records + 1) | 0;
       return false;
     } else {
       throw new Error(`recording ring: unknown record tag ${tag} at ${this.r}`);
     }
     this.r = end === this.size ? 0 : end;
-    this.records = (this.records + 1) | 0;
     return true;
   }
 
-  /** The file has its "[" and first lines already (the loop's thread wrote them). */
-  private append(line: string): void {
-    this.text += `,\n${line}`;
+  /** A line (or part of one) that is UTF-8 in the ring already, after its separator. */
+  private copyText(start: number, length: number): void {
+    const separator = this.continued ? 0 : SEPARATOR.length;
+    if (this.p + separator + length > OUT_BYTES) this.write();
+    if (separator > 0) this.p = putBytes(this.out, this.p, SEPARATOR);
+    if (this.p + length > OUT_BYTES) {
+      this.write();
+      writeSync(this.fd, this.bytes, start, length);
+      return;
+    }
+    this.out.set(this.bytes.subarray(start, start + length), this.p);
+    this.p += length;
   }
 
   /** Room for the loop: everything before r has been read. */
@@ -142,21 +138,17 @@ class RecordWriter {
     Atomics.notify(this.control, CONTROL.read);
   }
 
-  /** The text so far to the file; then every record read is written. */
+  /** The output so far to the file. */
   private write(): void {
-    if (this.text.length > 0) {
-      writeSync(this.fd, this.text);
-      this.text = '';
-    }
-    if (Atomics.load(this.control, CONTROL.written) !== this.records) {
-      Atomics.store(this.control, CONTROL.written, this.records);
-      Atomics.notify(this.control, CONTROL.written);
+    if (this.p > 0) {
+      writeSync(this.fd, this.out, 0, this.p);
+      this.p = 0;
     }
   }
 
-  /** The close record: the end of the array, and the file closed. */
+  /** The close record: the end of the array. */
   private finish(): void {
-    this.text += '\n]\n';
+    this.p += this.out.write('\n]\n', this.p);
     this.write();
     this.release();
     this.setState(STATE.done);

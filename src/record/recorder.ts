@@ -5,9 +5,8 @@
 // Cheap on purpose (the loop runs it for every action, at full load two per echoed message): here
 // on the loop's thread an action is a few numbers stored in a shared ring (event-encoder.ts,
 // record-ring.ts); a writer thread (record-writer.ts) turns them into the file's lines. Only the
-// loop's few lines per round are text here. Before the loop blocks for long, and at close, it
-// waits until the file holds everything so far: an idle server's file is complete up to now.
-// Lines are separated by ",\n" and the file starts with "[": a server killed before close()
+// loop's few lines per round are text here. The loop never waits for the file (but when the ring
+// is full, and at close): the file follows it within 50 ms. Lines are separated by ",\n" and the file starts with "[": a server killed before close()
 // still leaves a file that Perfetto and chrome://tracing load (they accept a missing final "]").
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -25,8 +24,6 @@ import {
 
 /** The writer thread's code (compiled: a worker runs JavaScript). */
 const WRITER = `${PACKAGE_ROOT}dist/record/record-writer.js`;
-/** Make the file complete before a wait that may block this long (ms), or forever (-1). */
-const LONG_WAIT_MS = 50;
 /** Actions the writer cannot see yet become visible at most this long after (ms): the loop's
  *  lines publish them every round, but the libuv engine reports no rounds. */
 const PUBLISH_MS = 50;
@@ -131,8 +128,6 @@ export class TraceRecorder implements TraceSink {
         this.waitName = waitSliceName(event.call.backend);
         this.line('B', this.waitName, 'wait', ts, LOOP_TID, argsJson(event));
         this.phase = 'blocked';
-        const timeout = event.call.timeoutMs;
-        if (timeout < 0 || timeout >= LONG_WAIT_MS) this.ring.drain();
         return;
       }
       case 'woke':

@@ -18,11 +18,21 @@ export const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
 export class ShapeTable<F> {
   private readonly byKind = new Map<string, Compiled<F>[]>();
+  private readonly last = new Map<string, Compiled<F>>();
 
   constructor(private readonly compile: ShapeCompile<F>) {}
 
   /** The function of event's shape, compiled now if it is the first of its shape. */
   get(event: TraceEvent): F {
+    // Most kinds have one shape: check the last one of the kind first, without allocating.
+    const last = this.last.get(event.kind);
+    if (last !== undefined && hasKeys(event, last.keys)) return last.value;
+    const compiled = this.find(event);
+    this.last.set(event.kind, compiled);
+    return compiled.value;
+  }
+
+  private find(event: TraceEvent): Compiled<F> {
     const keys = Object.keys(event);
     let shapes = this.byKind.get(event.kind);
     if (shapes === undefined) {
@@ -31,12 +41,21 @@ export class ShapeTable<F> {
     }
     for (let i = 0; i < shapes.length; i++) {
       const shape = shapes[i]!;
-      if (sameKeys(shape.keys, keys)) return shape.value;
+      if (sameKeys(shape.keys, keys)) return shape;
     }
-    const value = this.compile(event.kind, keys, event);
-    shapes.push({ keys, value });
-    return value;
+    const compiled = { keys, value: this.compile(event.kind, keys, event) };
+    shapes.push(compiled);
+    return compiled;
   }
+}
+
+/** Whether object's own keys are keys, in order (for-in: no array made). */
+function hasKeys(object: object, keys: readonly string[]): boolean {
+  let i = 0;
+  for (const key in object) {
+    if (key !== keys[i++]) return false;
+  }
+  return i === keys.length;
 }
 
 function sameKeys(a: readonly string[], b: readonly string[]): boolean {
