@@ -9,6 +9,7 @@
 // is full, and at close): the file follows it within 50 ms. Lines are separated by ",\n" and the file starts with "[": a server killed before close()
 // still leaves a file that Perfetto and chrome://tracing load (they accept a missing final "]").
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { PACKAGE_ROOT } from '../package.js';
 import type { TraceEvent, TraceSink } from '../trace/events.js';
