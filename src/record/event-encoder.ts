@@ -1,14 +1,16 @@
 // An event as a record of the ring (record-ring.ts): for each shape of event, a function compiled
 // the first time the shape is seen that stores its fields as numbers — a string as its id, a
-// boolean as 0 or 1 — so recording an action costs the loop a few stores, not a line of text.
-// The loop's own lines (a slice begins or ends, a counter) are records the same way.
+// boolean as 0 or 1, an object as JSON tokens — so recording an action costs the loop a few
+// stores, not a line of text. The loop's own lines (a slice begins or ends, a counter) are
+// records the same way.
 import type { TraceEvent } from '../trace/events.js';
-import { instantHead } from './line-format.js';
-import { FIRST_SHAPE, type FieldType, type RingWriter, type ShapeDefinition } from './record-ring.js';
+import { JsonTokens } from './json-tokens.js';
+import { FIRST_SHAPE, type FieldType, type RingWriter } from './record-ring.js';
 import { IDENTIFIER, ShapeTable } from './shape-table.js';
 
-/** Appends event (ts in ns, tid its track); false when it cannot be a record (a field that is not
- *  a number, a string or a boolean, a string the ring no longer interns): write it as a line. */
+/** Appends event (ts in ns, tid its track); false when it cannot be a record (a field of another
+ *  type than the shape's first event had, a string the ring does not intern): write it as a
+ *  line. */
 export type Encoder = (event: TraceEvent, ts: number, tid: number) => boolean;
 
 /** Appends a line of the loop's own: its args are {} or { key: value }. */
@@ -24,18 +26,26 @@ function fieldType(value: unknown): FieldType | null {
       return 's';
     case 'boolean':
       return 'b';
+    case 'object':
+      return 'j';
     default:
       return null;
   }
 }
 
-const TYPEOF: Record<FieldType, string> = { n: 'number', s: 'string', b: 'boolean' };
+const TYPEOF: Record<FieldType, string> = { n: 'number', s: 'string', b: 'boolean', j: 'object' };
 
 export class EventEncoder {
-  private shapeCount = 0;
   private readonly shapes = new ShapeTable<Encoder>((kind, keys, sample) => this.compile(kind, keys, sample));
+  private readonly tokens: JsonTokens;
 
-  constructor(private readonly ring: RingWriter) {}
+  /** head(kind): the start of an event's line, up to and including `"ts":`. */
+  constructor(
+    private readonly ring: RingWriter,
+    private readonly head: (kind: string) => string,
+  ) {
+    this.tokens = new JsonTokens((s) => ring.string(s));
+  }
 
   encode(event: TraceEvent, ts: number, tid: number): boolean {
     return this.shapes.get(event)(event, ts, tid);
@@ -44,7 +54,7 @@ export class EventEncoder {
   /** The marker of lines that start with head (up to `"ts":`) and have args {} (key null) or
    *  { key: value }. */
   marker(head: string, key: string | null): Marker {
-    const id = this.define({ head, keys: key === null ? [] : [key], types: key === null ? [] : ['n'] });
+    const id = this.ring.shape({ head, keys: key === null ? [] : [key], types: key === null ? [] : ['n'] });
     const tag = FIRST_SHAPE + id;
     const ring = this.ring;
     const slots = key === null ? 3 : 4;
@@ -60,35 +70,36 @@ export class EventEncoder {
     };
   }
 
-  private define(definition: ShapeDefinition): number {
-    const id = this.shapeCount++;
-    this.ring.shape(id, definition);
-    return id;
-  }
-
   private compile(kind: string, keys: string[], sample: TraceEvent): Encoder {
     const fields = keys.filter((key) => key !== 'kind');
     const types = fields.map((key) => fieldType((sample as unknown as Record<string, unknown>)[key]));
     if (!fields.every((key) => IDENTIFIER.test(key)) || types.includes(null)) return CANNOT;
-    const id = this.define({ head: instantHead(kind), keys: fields, types: types as FieldType[] });
+    const id = this.ring.shape({ head: this.head(kind), keys: fields, types: types as FieldType[] });
     const checks = fields.map((key, i) => `typeof e.${key} !== '${TYPEOF[types[i]!]}'`);
-    const strings = fields.flatMap((key, i) => types[i] === 's' ? [`const s${i} = ring.string(e.${key}); if (s${i} < 0) return false;`] : []);
+    const json = types.includes('j');
+    const values = fields.flatMap((key, i) => {
+      if (types[i] === 's') return [`const v${i} = ring.string(e.${key}); if (v${i} < 0) return false;`];
+      if (types[i] === 'j') return [`const v${i} = tokens.add(e.${key}); if (v${i} < 0) return false;`];
+      return [];
+    });
     const stores = fields.map((key, i) => {
-      const value = types[i] === 's' ? `s${i}` : types[i] === 'b' ? `(e.${key} ? 1 : 0)` : `e.${key}`;
+      const value = types[i] === 's' || types[i] === 'j' ? `v${i}` : types[i] === 'b' ? `(e.${key} ? 1 : 0)` : `e.${key}`;
       return `f[at + ${3 + i}] = ${value};`;
     });
     const slots = 3 + fields.length;
     const body = [
       checks.length > 0 ? `if (${checks.join(' || ')}) return false;` : '',
-      ...strings,
-      `const at = ring.reserve(${slots}); if (at < 0) return true;`,
+      json ? 'tokens.reset();' : '',
+      ...values,
+      `const at = ring.reserve(${slots}${json ? ' + tokens.length' : ''}); if (at < 0) return true;`,
       'const f = ring.f64;',
       `f[at] = ${FIRST_SHAPE + id}; f[at + 1] = ts; f[at + 2] = tid;`,
       ...stores,
-      `ring.commit(at, ${slots});`,
+      json ? `f.set(tokens.slots.subarray(0, tokens.length), at + ${slots});` : '',
+      `ring.commit(at, ${slots}${json ? ' + tokens.length' : ''});`,
       'return true;',
     ].join('\n');
-    const make = new Function('ring', `return function (e, ts, tid) {\n${body}\n};`) as (ring: RingWriter) => Encoder;
-    return make(this.ring);
+    const make = new Function('ring', 'tokens', `return function (e, ts, tid) {\n${body}\n};`) as (ring: RingWriter, tokens: JsonTokens) => Encoder;
+    return make(this.ring, this.tokens);
   }
 }

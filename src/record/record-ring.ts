@@ -9,7 +9,8 @@
 //
 // Layout: a record starts on an 8-byte boundary and never straddles the end (a WRAP record sends
 // the reader back to 0). Its first slot (a float64) is its tag: one of RECORD below, or
-// FIRST_SHAPE + n for an event of shape n: [tag, ts (ns), tid, one slot per field].
+// FIRST_SHAPE + n for an event of shape n: [tag, ts (ns), tid, one slot per field, then the
+// tokens of its JSON fields].
 // Text records are [tag, byte length, UTF-8 bytes...]. The writer never lets the ring fill up
 // completely: equal positions mean empty.
 
@@ -32,8 +33,9 @@ export const RECORD = {
 /** Tag of an event of shape n: FIRST_SHAPE + n. */
 export const FIRST_SHAPE = 16;
 
-/** A field's type in a shape: a number, a string (its id), a boolean (0 or 1). */
-export type FieldType = 'n' | 's' | 'b';
+/** A field's type in a shape: a number, a string (its id), a boolean (0 or 1), or any JSON value
+ *  (its slot holds how many slots of tokens it has after the record's fields: json-tokens.ts). */
+export type FieldType = 'n' | 's' | 'b' | 'j';
 
 /** What a shape record says: the line of such a record is head, ts, pid, tid, then args. */
 export interface ShapeDefinition {
@@ -68,9 +70,8 @@ export const TEXT_CHUNK = 64 * 1024;
 export const STRING_MAX = 1024;
 /** Wake a sleeping writer once this much waits. */
 const WAKE_BYTES = 256 * 1024;
-/** Tell the writer where the records end (an atomic store, ~20 ns) at most every this many
- *  records, and at every line (the loop's lines come a few per round) and close; publish() does
- *  it otherwise. */
+/** Tell the writer where the records end (an atomic store, ~20 ns) every this many records, at
+ *  every line and at close; the recorder publishes before the loop may block. */
 const PUBLISH_RECORDS = 64;
 /** Give up recording when the writer makes no room for this long (it died, or the disk hangs). */
 const STUCK_MS = 10_000;
@@ -106,6 +107,7 @@ export class RingWriter {
   /** Records the writer cannot see yet. */
   unpublished = 0;
   private strings = new Map<string, number>();
+  private shapes = 0;
   stopped: string | null = null;
 
   constructor(memory: RingMemory) {
@@ -165,9 +167,11 @@ export class RingWriter {
     return next;
   }
 
-  /** Defines shape id. */
-  shape(id: number, definition: ShapeDefinition): void {
+  /** Defines a shape; its id. */
+  shape(definition: ShapeDefinition): number {
+    const id = this.shapes++;
     this.text(RECORD.shape, id, JSON.stringify(definition));
+    return id;
   }
 
   /** The last record: the writer ends the file and closes it. Waits (at most CLOSE_MS) for it:

@@ -37,8 +37,9 @@ class RecordWriter {
   /** The strings of fields, as JSON in UTF-8. */
   private readonly quoted: Uint8Array[] = [];
   private readonly lines: BytesOfRecord[] = [];
-  /** Fields of each shape. */
+  /** Fields of each shape, and which of them are JSON (their slot counts its tokens). */
   private readonly fields: number[] = [];
+  private readonly jsonFields: number[][] = [];
   private r = 0;
   private readonly out = Buffer.allocUnsafe(OUT_BYTES);
   private p = 0;
@@ -87,7 +88,9 @@ class RecordWriter {
     if (tag >= FIRST_SHAPE) {
       const shape = tag - FIRST_SHAPE;
       this.p = this.lines[shape]!(this.out, this.p, f, at);
-      end = this.r + (3 + this.fields[shape]!) * 8;
+      let slots = 3 + this.fields[shape]!;
+      for (const i of this.jsonFields[shape]!) slots += f[at + 3 + i]!;
+      end = this.r + slots * 8;
     } else if (tag === RECORD.wrap) {
       this.r = 0;
       return true;
@@ -106,6 +109,7 @@ class RecordWriter {
         const definition = JSON.parse(text) as ShapeDefinition;
         this.lines[id] = bytesOfRecord(definition, this.pidTid, this.quoted);
         this.fields[id] = definition.keys.length;
+        this.jsonFields[id] = definition.types.flatMap((type, i) => (type === 'j' ? [i] : []));
       }
       end = this.r + 24 + ((length + 7) & ~7);
     } else if (tag === RECORD.close) {

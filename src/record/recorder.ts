@@ -67,6 +67,10 @@ export class TraceRecorder implements TraceSink {
   private readonly records: EventEncoder;
   /** Events that cannot be records (a field of another type) are lines made here. */
   private readonly instants: LineCompiler;
+  /** The slices that carry an event: the blocking call's begin (wait) and end (woke, eintr), by
+   *  the call's name; the yield to Node's begin. */
+  private readonly waits = new Map<string, { begin: EventEncoder; end: EventEncoder }>();
+  private readonly yields: EventEncoder;
   /** The loop's lines without JSON args. */
   private readonly marks: Record<'roundBegin' | 'roundEnd' | 'workBegin' | 'workEnd' | 'nodeEnd' | 'connections' | 'queued', Marker>;
   private publishTimer: NodeJS.Timeout | null = null;
@@ -95,7 +99,8 @@ export class TraceRecorder implements TraceSink {
     writeSync(this.fd, `[\n${head.join(',\n')}`);
     const memory = ringMemory();
     this.ring = new RingWriter(memory);
-    this.records = new EventEncoder(this.ring);
+    this.records = new EventEncoder(this.ring, instantHead);
+    this.yields = new EventEncoder(this.ring, (kind) => lineHead('B', SLICES.node, kind));
     const mark = (ph: Phase, name: string, key: string | null): Marker => this.records.marker(lineHead(ph, name, STRUCTURE_CAT), key);
     this.marks = {
       roundBegin: mark('B', SLICES.round, 'round'),
@@ -127,14 +132,16 @@ export class TraceRecorder implements TraceSink {
         this.roundOpen = true;
         this.marks.roundBegin(ts, LOOP_TID, this.round);
         this.waitName = waitSliceName(event.call.backend);
-        this.line('B', this.waitName, 'wait', ts, LOOP_TID, argsJson(event));
+        this.slice(this.waitSlices().begin, 'B', this.waitName, event, ts);
         this.phase = 'blocked';
+        // The loop may block now: let the writer see the round (it looks at least every 50 ms).
+        this.ring.publish();
         return;
       }
       case 'woke':
       case 'eintr':
         if (this.phase !== 'blocked') break;
-        this.line('E', this.waitName, event.kind, ts, LOOP_TID, argsJson(event));
+        this.slice(this.waitSlices().end, 'E', this.waitName, event, ts);
         // The fds it reports ready are in its args (read-recording.ts's readyFds() reads them): a line per ready fd
         // cost a third more per message at full load.
         this.marks.workBegin(ts, LOOP_TID, 0);
@@ -152,7 +159,7 @@ export class TraceRecorder implements TraceSink {
         if (!this.roundOpen) break;
         if (this.phase === 'work') this.marks.workEnd(ts, LOOP_TID, 0);
         if (this.phase === 'node') this.marks.nodeEnd(ts, LOOP_TID, 0);
-        this.line('B', SLICES.node, 'yield', ts, LOOP_TID, argsJson(event));
+        this.slice(this.yields, 'B', SLICES.node, event, ts);
         this.phase = 'node';
         return;
       default:
@@ -192,6 +199,25 @@ export class TraceRecorder implements TraceSink {
     this.marks.roundEnd(ts, LOOP_TID, 0);
     this.roundOpen = false;
     this.phase = 'none';
+  }
+
+  /** The encoders of the blocking call's slices. */
+  private waitSlices(): { begin: EventEncoder; end: EventEncoder } {
+    let slices = this.waits.get(this.waitName);
+    if (slices === undefined) {
+      const name = this.waitName;
+      slices = {
+        begin: new EventEncoder(this.ring, (kind) => lineHead('B', name, kind)),
+        end: new EventEncoder(this.ring, (kind) => lineHead('E', name, kind)),
+      };
+      this.waits.set(name, slices);
+    }
+    return slices;
+  }
+
+  /** A slice's begin or end on the loop's track that carries event (its kind is the category). */
+  private slice(encoder: EventEncoder, ph: Phase, name: string, event: TraceEvent, ts: number): void {
+    if (!encoder.encode(event, ts, LOOP_TID)) this.line(ph, name, event.kind, ts, LOOP_TID, argsJson(event));
   }
 
   /** An event as an instant on track tid. */

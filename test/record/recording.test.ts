@@ -123,6 +123,21 @@ describe('TraceRecorder on a scripted session', () => {
     expect(timeline.info).toMatchObject({ command: 'serve', engine: 'select' });
   });
 
+  it('writes a call too big for a record (200,000 fds) as a line, whole, between the records around it', () => {
+    const path = join(dir, 'big.json');
+    const read = Array.from({ length: 200_000 }, (_, i) => i);
+    const recorder = new TraceRecorder(path, { command: 'serve', engine: 'poll', version: '0' });
+    const events: TraceEvent[] = [
+      { kind: 'listening', fd: 3, address: '::1', port: 1 },
+      { kind: 'wait', call: { backend: 'select', nfds: 200_000, read, write: [], timeoutMs: -1 } },
+      { kind: 'woke', result: { backend: 'select', read: [3], write: [] }, count: 1, blockedMs: 1 },
+      { kind: 'accept', fd: 4, remote: 'x'.repeat(5000) },
+    ];
+    for (const event of events) recorder.event(event);
+    recorder.close();
+    expect(readTimeline(lines(path)).events.map((e) => e.event)).toEqual(events);
+  });
+
   it('leaves a loadable file when the process dies before close(), even cut inside a line', async () => {
     const path = record('killed.json', false);
     // The last wait ends a round (its line publishes the records): the writer follows.
