@@ -8,9 +8,9 @@ import { JsonTokens } from './json-tokens.js';
 import { FIRST_SHAPE, type FieldType, type RingWriter } from './record-ring.js';
 import { IDENTIFIER, ShapeTable } from './shape-table.js';
 
-/** Appends event (ts in ns, tid its track); false when it cannot be a record (a field of another
- *  type than the shape's first event had, a string the ring does not intern): write it as a
- *  line. */
+/** Appends event (ts in ns; tid its track, unless it has an fd and the encoder a track
+ *  function); false when it cannot be a record (a field of another type than the shape's first
+ *  event had, a string the ring does not intern): write it as a line. */
 export type Encoder = (event: TraceEvent, ts: number, tid: number) => boolean;
 
 /** Appends a line of the loop's own: its args are {} or { key: value }. */
@@ -39,10 +39,12 @@ export class EventEncoder {
   private readonly shapes = new ShapeTable<Encoder>((kind, keys, sample) => this.compile(kind, keys, sample));
   private readonly tokens: JsonTokens;
 
-  /** head(kind): the start of an event's line, up to and including `"ts":`. */
+  /** head(kind): the start of an event's line, up to and including `"ts":`; track(fd, ts, event):
+   *  the track of an event with an fd (>= 0), if events go on their fd's track. */
   constructor(
     private readonly ring: RingWriter,
     private readonly head: (kind: string) => string,
+    private readonly track: ((fd: number, ts: number, event: TraceEvent) => number) | null = null,
   ) {
     this.tokens = new JsonTokens((s) => ring.string(s));
   }
@@ -77,8 +79,12 @@ export class EventEncoder {
     const id = this.ring.shape({ head: this.head(kind), keys: fields, types: types as FieldType[] });
     const checks = fields.map((key, i) => `typeof e.${key} !== '${TYPEOF[types[i]!]}'`);
     const json = types.includes('j');
+    // A string field keeps the id of its last value: the same word again is one comparison.
+    const state = fields.flatMap((_, i) => (types[i] === 's' ? [`let k${i} = null, id${i} = -1;`] : []));
     const values = fields.flatMap((key, i) => {
-      if (types[i] === 's') return [`const v${i} = ring.string(e.${key}); if (v${i} < 0) return false;`];
+      if (types[i] === 's') {
+        return [`if (e.${key} !== k${i}) { k${i} = e.${key}; id${i} = ring.string(k${i}); }`, `const v${i} = id${i}; if (v${i} < 0) return false;`];
+      }
       if (types[i] === 'j') return [`const v${i} = tokens.add(e.${key}); if (v${i} < 0) return false;`];
       return [];
     });
@@ -87,8 +93,10 @@ export class EventEncoder {
       return `f[at + ${3 + i}] = ${value};`;
     });
     const slots = 3 + fields.length;
+    const onTrack = this.track !== null && types[fields.indexOf('fd')] === 'n';
     const body = [
       checks.length > 0 ? `if (${checks.join(' || ')}) return false;` : '',
+      onTrack ? 'if (e.fd >= 0) tid = track(e.fd, ts, e);' : '',
       json ? 'tokens.reset();' : '',
       ...values,
       `const at = ring.reserve(${slots}${json ? ' + tokens.length' : ''}); if (at < 0) return true;`,
@@ -99,7 +107,8 @@ export class EventEncoder {
       `ring.commit(at, ${slots}${json ? ' + tokens.length' : ''});`,
       'return true;',
     ].join('\n');
-    const make = new Function('ring', 'tokens', `return function (e, ts, tid) {\n${body}\n};`) as (ring: RingWriter, tokens: JsonTokens) => Encoder;
-    return make(this.ring, this.tokens);
+    const make = new Function('ring', 'tokens', 'track', `${state.join('\n')}\nreturn function (e, ts, tid) {\n${body}\n};`) as
+      (ring: RingWriter, tokens: JsonTokens, track: EventEncoder['track']) => Encoder;
+    return make(this.ring, this.tokens, this.track);
   }
 }

@@ -99,7 +99,7 @@ export class TraceRecorder implements TraceSink {
     writeSync(this.fd, `[\n${head.join(',\n')}`);
     const memory = ringMemory();
     this.ring = new RingWriter(memory);
-    this.records = new EventEncoder(this.ring, instantHead);
+    this.records = new EventEncoder(this.ring, instantHead, (fd, ts, event) => this.track(fd, ts, event));
     this.yields = new EventEncoder(this.ring, (kind) => lineHead('B', SLICES.node, kind));
     const mark = (ph: Phase, name: string, key: string | null): Marker => this.records.marker(lineHead(ph, name, STRUCTURE_CAT), key);
     this.marks = {
@@ -148,7 +148,7 @@ export class TraceRecorder implements TraceSink {
         this.phase = 'work';
         return;
       case 'round-end':
-        this.instant(event, ts, LOOP_TID);
+        this.instant(event, ts);
         this.counters(event.connections, event.queuedBytes, ts);
         if (this.phase === 'work') {
           this.marks.workEnd(ts, LOOP_TID, 0);
@@ -165,8 +165,7 @@ export class TraceRecorder implements TraceSink {
       default:
         break;
     }
-    const fd = eventFd(event);
-    this.instant(event, ts, fd < 0 ? LOOP_TID : this.track(fd, ts, event));
+    this.instant(event, ts);
     if (this.publishTimer === null && this.ring.unpublished > 0) {
       this.publishTimer = setTimeout(() => {
         this.publishTimer = null;
@@ -220,9 +219,11 @@ export class TraceRecorder implements TraceSink {
     if (!encoder.encode(event, ts, LOOP_TID)) this.line(ph, name, event.kind, ts, LOOP_TID, argsJson(event));
   }
 
-  /** An event as an instant on track tid. */
-  private instant(event: TraceEvent, ts: number, tid: number): void {
-    if (!this.records.encode(event, ts, tid)) this.ring.line(this.instants.line(event, micros(ts), tid));
+  /** An event as an instant: on its fd's track if it has one, on the loop's otherwise. */
+  private instant(event: TraceEvent, ts: number): void {
+    if (this.records.encode(event, ts, LOOP_TID)) return;
+    const fd = eventFd(event);
+    this.ring.line(this.instants.line(event, micros(ts), fd < 0 ? LOOP_TID : this.track(fd, ts, event)));
   }
 
   private counters(connections: number, queued: number, ts: number): void {
