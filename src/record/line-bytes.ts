@@ -8,8 +8,8 @@ import { jsonValue } from './line-format.js';
 import type { ShapeDefinition } from './record-ring.js';
 
 /** Writes the line of the record at slot `at` of f into out from p, with its separator first;
- *  returns where it ends. */
-export type BytesOfRecord = (out: Uint8Array, p: number, f: Float64Array, at: number) => number;
+ *  returns where it ends. view is a DataView of out. */
+export type BytesOfRecord = (out: Uint8Array, view: DataView, p: number, f: Float64Array, at: number) => number;
 
 const ZERO = 48;
 const DOT = 46;
@@ -67,11 +67,14 @@ export function putBytes(out: Uint8Array, p: number, bytes: Uint8Array): number 
   return p + bytes.length;
 }
 
-/** Generated stores of text's bytes at out[p...], then p advanced past them. */
+/** Generated stores of text's bytes at out[p...] (four at a time through the DataView `d` over
+ *  the same memory), then p advanced past them. */
 function storeCode(text: string): string {
   const bytes = Buffer.from(text, 'utf8');
   const stores: string[] = [];
-  for (let i = 0; i < bytes.length; i++) stores.push(`b[p + ${i}] = ${bytes[i]};`);
+  let i = 0;
+  for (; i + 4 <= bytes.length; i += 4) stores.push(`d.setUint32(p + ${i}, ${bytes.readUInt32LE(i)}, true);`);
+  for (; i < bytes.length; i++) stores.push(`b[p + ${i}] = ${bytes[i]};`);
   return `${stores.join(' ')} p += ${bytes.length};`;
 }
 
@@ -100,6 +103,6 @@ export function bytesOfRecord(definition: ShapeDefinition, pidTid: string, quote
       : `p = putNumber(b, p, ${slot});`);
   });
   const make = new Function('putMicros', 'putNumber', 'putBytes', 'putJson', 'quoted', 'TRUE', 'FALSE',
-    `return function (b, p, f, at) {\n${code.join('\n')}\nreturn p;\n};`);
+    `return function (b, d, p, f, at) {\n${code.join('\n')}\nreturn p;\n};`);
   return make(putMicros, putNumber, putBytes, putJson, quoted, TRUE, FALSE) as BytesOfRecord;
 }

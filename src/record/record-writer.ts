@@ -41,7 +41,8 @@ class RecordWriter {
   private readonly fields: number[] = [];
   private readonly jsonFields: number[][] = [];
   private r = 0;
-  private readonly out = Buffer.allocUnsafe(OUT_BYTES);
+  private readonly out = Buffer.alloc(OUT_BYTES);
+  private readonly view = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
   private p = 0;
   /** Inside a long line (after its first part). */
   private continued = false;
@@ -87,7 +88,7 @@ class RecordWriter {
     let end: number;
     if (tag >= FIRST_SHAPE) {
       const shape = tag - FIRST_SHAPE;
-      this.p = this.lines[shape]!(this.out, this.p, f, at);
+      this.p = this.lines[shape]!(this.out, this.view, this.p, f, at);
       let slots = 3 + this.fields[shape]!;
       for (const i of this.jsonFields[shape]!) slots += f[at + 3 + i]!;
       end = this.r + slots * 8;
