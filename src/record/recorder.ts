@@ -2,12 +2,13 @@
 // Format (JSON Array Format), so Perfetto, chrome://tracing and speedscope open it as it is and
 // `selectchat timeline` turns it into a page. See trace-format.ts for the shape of the file.
 //
-// Cheap on purpose (the loop runs it for every action, at full load two per echoed message): here
-// on the loop's thread an action is a few numbers stored in a shared ring (event-encoder.ts,
-// record-ring.ts); a writer thread (record-writer.ts) turns them into the file's lines. Only the
-// loop's few lines per round are text here. The loop never waits for the file (but when the ring
-// is full, and at close): the file follows it within 50 ms. Lines are separated by ",\n" and the file starts with "[": a server killed before close()
-// still leaves a file that Perfetto and chrome://tracing load (they accept a missing final "]").
+// Cheap on purpose (the loop runs it for every action, at full load two per echoed message): on
+// the loop's thread an action, a slice's begin or end, even a round's select() sets, are a few
+// numbers stored in a shared ring (event-encoder.ts, json-tokens.ts, record-ring.ts); a writer
+// thread (record-writer.ts) turns them into the file's lines. The loop never waits for the file
+// (but when the ring is full, and at close): the file follows it within 50 ms. Lines are
+// separated by ",\n" and the file starts with "[": a server killed before close() still leaves a
+// file that Perfetto and chrome://tracing load (they accept a missing final "]").
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -58,14 +59,15 @@ function eventFd(event: TraceEvent): number {
 }
 
 export class TraceRecorder implements TraceSink {
-  /** The file, until the writer thread closes it (or we do, if it could not). */
+  /** The file: the head is written here, the rest by the writer thread; closed here. */
   private fd: number;
   private closed = false;
   private readonly pid = process.pid;
   private readonly ring: RingWriter;
   private readonly writer: Worker;
   private readonly records: EventEncoder;
-  /** Events that cannot be records (a field of another type) are lines made here. */
+  /** Events that cannot be records (a field of another type, a long string) are lines made
+   *  here. */
   private readonly instants: LineCompiler;
   /** The slices that carry an event: the blocking call's begin (wait) and end (woke, eintr), by
    *  the call's name; the yield to Node's begin. */
