@@ -64,7 +64,8 @@ export class TraceRecorder implements TraceSink {
   private closed = false;
   private readonly pid = process.pid;
   private readonly ring: RingWriter;
-  private readonly writer: Worker;
+  /** The writer thread; null when the file could not even take its head. */
+  private readonly writer: Worker | null = null;
   private readonly records: EventEncoder;
   /** Events that cannot be records (a field of another type, a long string) are lines made
    *  here. */
@@ -98,7 +99,13 @@ export class TraceRecorder implements TraceSink {
       }),
       metadataLine('thread_sort_index', ts, this.pid, LOOP_TID, { sort_index: -1 }),
     ];
-    writeSync(this.fd, `[\n${head.join(',\n')}`);
+    let headWritten = true;
+    try {
+      writeSync(this.fd, `[\n${head.join(',\n')}`);
+    } catch (error) {
+      headWritten = false;
+      this.stopped((error as Error).message);
+    }
     const memory = ringMemory();
     this.ring = new RingWriter(memory);
     this.records = new EventEncoder(this.ring, instantHead, (fd, ts, event) => this.track(fd, ts, event));
@@ -114,12 +121,14 @@ export class TraceRecorder implements TraceSink {
       queued: mark('C', COUNTERS.queued, 'bytes'),
     };
     this.instants = new LineCompiler(instantHead, pidTid(this.pid));
-    const data: WriterData = { memory, fd: this.fd };
-    this.writer = new Worker(WRITER, { workerData: data });
-    // A failed write: the ring stops taking records (RingWriter sees the state); say why once.
-    this.writer.on('message', (message: string) => this.stopped(message));
-    this.writer.on('error', (error) => this.stopped(error.message));
-    this.writer.unref();
+    if (headWritten) {
+      const data: WriterData = { memory, fd: this.fd };
+      this.writer = new Worker(WRITER, { workerData: data });
+      // A failed write: the ring stops taking records (RingWriter sees the state); say why once.
+      this.writer.on('message', (message: string) => this.stopped(message));
+      this.writer.on('error', (error) => this.stopped(error.message));
+      this.writer.unref();
+    }
     if (options.loopName !== undefined) this.nameTrack(-1, options.loopName, ts);
   }
 
@@ -187,7 +196,7 @@ export class TraceRecorder implements TraceSink {
     // process is ending).
     if (this.ring.close() !== 'late' && this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
-    void this.writer.terminate();
+    void this.writer?.terminate();
   }
 
   /** Ends the round's open slices, then the round. */
@@ -265,7 +274,7 @@ export class TraceRecorder implements TraceSink {
     this.ring.line(lineText(ph, name, cat, ts, this.pid, tid, args));
   }
 
-  /** The writer thread stopped: so does the recording, not the server. */
+  /** A write failed (disk full, ...): the recording stops, not the server. */
   private stopped(why: string): void {
     if (this.closed) return;
     process.stderr.write(`selectchat: --record ${this.path}: ${why}; recording stopped\n`);

@@ -47,4 +47,22 @@ describe('the recording ring', () => {
     expect(instants[1]).toMatchObject({ name: 'send', tid: 7, args: { fd: 1, why: 'writable', sent: 1, queued: 2 } });
     expect(lines.filter((l) => l.ph === 'M')).toHaveLength(1 + count / 10_000);
   });
+
+  it('stops the ring, not the loop, when the writer cannot write (disk full)', async () => {
+    const fd = openSync('/dev/full', 'w');
+    const memory = ringMemory(64 * 1024);
+    const ring = new RingWriter(memory);
+    const worker = new Worker(`${PACKAGE_ROOT}dist/record/record-writer.js`, { workerData: { memory, fd } });
+    const said = new Promise<string>((resolve) => worker.once('message', resolve));
+    const encoder = new EventEncoder(ring, instantHead);
+    // More than the ring holds: once the writer has failed, appending turns into nothing.
+    for (let i = 0; i < 20_000; i++) encoder.encode({ kind: 'recv', fd: 5, bytes: i, lines: 1, kept: 0 }, 1e12 + i, 7);
+    ring.publish();
+    expect(await said).toMatch(/ENOSPC|no space/i);
+    for (let i = 0; i < 20_000; i++) encoder.encode({ kind: 'recv', fd: 5, bytes: i, lines: 1, kept: 0 }, 1e12 + i, 7);
+    expect(ring.stopped).toMatch(/stopped/);
+    expect(ring.close()).toBe('failed');
+    closeSync(fd);
+    await worker.terminate();
+  });
 });

@@ -204,6 +204,17 @@ describe('serve --record (engine select): a session of known traffic', () => {
   });
 });
 
+describe('serve --record to a disk that is full', () => {
+  it('says once that the recording stopped, and serves on', async () => {
+    const server = await startServer('select', ['--mode', 'echo', '--record', '/dev/full']);
+    const client = await LineClient.connect(server.host, server.port);
+    await client.send('still here\n');
+    await client.expectLine('still here');
+    expect(server.stderr.match(/--record \/dev\/full: .*recording stopped/g)).toHaveLength(1);
+    expect((await server.stop('SIGTERM')).code).toBe(0);
+  });
+});
+
 describe('serve --record (engine libuv)', () => {
   it('records the connection events libuv\'s engine reports, each on its fd\'s track, and no rounds', async () => {
     const path = join(dir, 'libuv-echo.json');
