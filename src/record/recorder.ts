@@ -6,7 +6,7 @@
 // the loop's thread an action, a slice's begin or end, even a round's select() sets, are a few
 // numbers stored in a shared ring (event-encoder.ts, json-tokens.ts, record-ring.ts); a writer
 // thread (record-writer.ts) turns them into the file's lines. The loop never waits for the file
-// (but when the ring is full, and at close): the file follows it within 50 ms. Lines are
+// (but when the ring is full, and at close): the file follows it within 0.1 s. Lines are
 // separated by ",\n" and the file starts with "[": a server killed before close() still leaves a
 // file that Perfetto and chrome://tracing load (they accept a missing final "]").
 import { closeSync, openSync, writeSync } from 'node:fs';

@@ -16,7 +16,7 @@ import { CLI, killLeftovers, startServer } from '../helpers/server.js';
 import { openSlices, traceProblems } from './trace-check.js';
 
 /** Longest a test waits for the recording to show an action (the writer thread follows the
- *  loop within 50 ms). */
+ *  loop within 0.1 s). */
 const FILE_LIMIT_MS = 3_000;
 
 let dir = '';
