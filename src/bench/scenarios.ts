@@ -3,10 +3,12 @@
 
 /**
  * The servers under test: our EventLoop on select(), poll() and epoll (`serve --engine
- * select|poll|epoll`), the libuv twin (`serve --engine libuv`, Node's net module), and the C
- * reference (a select() server in C). The order is the tables' and the first run's.
+ * select|poll|epoll`), the libuv twin (`serve --engine libuv`, Node's net module), and the two
+ * yardsticks: the C reference (a select() server in C, what our loop is judged against) and
+ * net-ref (a hand-tuned plain `net` server, src/bench/net-ref.ts, what the libuv twin is judged
+ * against). The order is the tables' and the first run's.
  */
-export const ENGINES = ['select', 'poll', 'epoll', 'libuv', 'c-ref'] as const;
+export const ENGINES = ['select', 'poll', 'epoll', 'libuv', 'net-ref', 'c-ref'] as const;
 export type BenchEngine = (typeof ENGINES)[number];
 
 /** Our loop's engines: the targets judge each of them on its own. */
