@@ -41,9 +41,33 @@ function libuvQueuedBytes(socket: net.Socket): number {
  *  written, and whose bytes they all are. */
 class NetLink implements Link {
   readonly fd: number;
-  /** Frames queued since the last write, and their total size. */
+  /** Frames queued since the last write, and their total size. A fresh array each turn: young
+   *  and next to the other members' in memory, where a fan-out turn fills them all at once. */
   private frames: Buffer[] = [];
   private queuedBytes = 0;
+  /** Whose bytes the queued frames are: runs of one producer, in the order queued, told to
+   *  `runs` when the frames go to Node as one block. A block is accounted as a whole (its write
+   *  callback consumes it all), so nothing observes them before. A fan-out turn queues hundreds
+   *  of frames to each member, and fresh arrays filled once per run keep each member's
+   *  long-lived run arrays out of the fan-out loop. The producer's waiting count is raised at
+   *  once, so backpressure sees every byte as it is queued. */
+  private owners: (OutputOwner | null)[] = [];
+  private ownerBytes: number[] = [];
+  private runOwner: OutputOwner | null = null;
+  private runBytes = 0;
+  /** Of the queued bytes, those another producer than this connection queued. */
+  private queuedForeign = 0;
+  /** Echo lines go out as views of the chunk libuv read, not as copies: consecutive lines of one
+   *  chunk, each ended by its '\n', are one view, chunk[viewStart, viewEnd), not yet in frames.
+   *  Node allocates a fresh buffer for every read and never reuses it, so a view stays valid. */
+  private chunk: Buffer | null = null;
+  private view: Buffer | null = null;
+  private viewStart = 0;
+  private viewEnd = 0;
+  /** Bytes Node holds for the socket (socket.writableLength), as of our last write() or its
+   *  callback: it changes only inside write() and just before a write's callback runs, so a
+   *  copy spares the fan-out path two property loads per frame. */
+  private nodeHeld = 0;
   /** Sizes of the blocks handed to write() whose callback has not come yet, oldest first. */
   private readonly inFlight: number[] = [];
   /** write() returned false: frames wait here until 'drain'. */
@@ -67,26 +91,78 @@ class NetLink implements Link {
   /** Output not yet taken by the kernel: ours plus what Node still holds (writableLength is 0
    *  at once when libuv wrote a block synchronously; it counts a partly written block in full). */
   get unsentBytes(): number {
-    return this.queuedBytes + this.socket.writableLength;
+    return this.queuedBytes + this.nodeHeld;
   }
 
   get foreignBytes(): number {
-    return this.runs.foreign;
+    return this.runs.foreign + this.queuedForeign;
   }
 
   queue(frame: Buffer, owner: OutputOwner | null): number {
-    if (frame.length > 0 && !this.closed) {
+    const bytes = frame.length;
+    if (bytes > 0 && !this.closed) {
+      if (this.view !== null) this.closeView();
       this.frames.push(frame);
-      this.queuedBytes += frame.length;
-      this.runs.add(owner, frame.length);
+      this.queuedBytes += bytes;
+      this.charge(owner, bytes);
     }
-    return this.unsentBytes;
+    return this.queuedBytes + this.nodeHeld;
+  }
+
+  /** bytes more queued by owner: its waiting count now, the block's runs by the run. */
+  private charge(owner: OutputOwner | null, bytes: number): void {
+    if (owner !== this.runOwner) {
+      if (this.runBytes > 0) {
+        this.owners.push(this.runOwner);
+        this.ownerBytes.push(this.runBytes);
+      }
+      this.runOwner = owner;
+      this.runBytes = 0;
+    }
+    this.runBytes += bytes;
+    if (owner !== null) owner.waiting += bytes;
+    if (owner !== this.conn) this.queuedForeign += bytes;
+  }
+
+  /** The queued frames' runs go to `runs` (which counts their bytes into each producer's
+   *  waiting again, so they come off first). */
+  private settleRuns(): void {
+    const owners = this.owners;
+    const sizes = this.ownerBytes;
+    for (let i = 0; i < owners.length; i++) this.addRun(owners[i]!, sizes[i]!);
+    if (this.runBytes > 0) this.addRun(this.runOwner, this.runBytes);
+    this.owners = [];
+    this.ownerBytes = [];
+    this.runOwner = null;
+    this.runBytes = 0;
+    this.queuedForeign = 0;
+  }
+
+  private addRun(owner: OutputOwner | null, bytes: number): void {
+    if (owner !== null) owner.waiting -= bytes;
+    this.runs.add(owner, bytes);
   }
 
   queueLine(bytes: Buffer, start: number, end: number, owner: OutputOwner | null): number {
-    const frame = Buffer.allocUnsafe(end - start + 1);
+    if (this.closed) return this.unsentBytes;
+    const size = end - start + 1;
+    if (bytes === this.chunk && bytes[end] === NEWLINE) {
+      // The line and its '\n' as they came: a view, or a longer one if it follows the last.
+      if (this.view === bytes && this.viewEnd === start) {
+        this.viewEnd = end + 1;
+      } else {
+        if (this.view !== null) this.closeView();
+        this.view = bytes;
+        this.viewStart = start;
+        this.viewEnd = end + 1;
+      }
+      this.queuedBytes += size;
+      this.charge(owner, size);
+      return this.queuedBytes + this.nodeHeld;
+    }
+    const frame = Buffer.allocUnsafe(size);
     bytes.copy(frame, 0, start, end);
-    frame[end - start] = NEWLINE;
+    frame[size - 1] = NEWLINE;
     return this.queue(frame, owner);
   }
 
@@ -108,7 +184,9 @@ class NetLink implements Link {
   close(graceful: boolean): void {
     this.closed = true;
     this.frames = [];
+    this.view = this.chunk = null;
     this.queuedBytes = 0;
+    this.settleRuns();
     this.runs.clear();
     const socket = this.socket;
     // Nothing left for Node to write: FIN (end), then let go of it. Anything else is dropped.
@@ -122,7 +200,10 @@ class NetLink implements Link {
     const conn = this.conn;
     this.server.readInput();
     if (conn.state !== 'open') return;
+    // Only while the decoder reads it: a view may outlive this call, the reference must not.
+    this.chunk = chunk;
     const lines = conn.received(chunk, 0, chunk.length);
+    this.chunk = null;
     this.server.trace?.event({ kind: 'data', fd: this.fd, bytes: chunk.length, lines, kept: conn.decoder.pendingBytes });
   }
 
@@ -132,21 +213,30 @@ class NetLink implements Link {
     this.conn.inputEnded();
   }
 
+  /** The open view of echo lines becomes a frame. */
+  private closeView(): void {
+    this.frames.push(this.view!.subarray(this.viewStart, this.viewEnd));
+    this.view = null;
+  }
+
   /** Hands this turn's frames to Node in one write. One joined block, not cork() + a write()
    *  per frame: one WriteWrap and no per-frame stream bookkeeping, which measured faster for
    *  fan-out (see README). */
   private write(why: 'turn end' | 'drain'): void {
     const bytes = this.queuedBytes;
     if (bytes === 0) {
-      if (this.socket.writableLength === 0) this.conn.drained();
+      if (this.nodeHeld === 0) this.conn.drained();
       return;
     }
+    if (this.view !== null) this.closeView();
     const frames = this.frames;
     const count = frames.length;
     this.frames = [];
     this.queuedBytes = 0;
+    this.settleRuns();
     this.inFlight.push(bytes);
     const ok = this.socket.write(count === 1 ? frames[0]! : Buffer.concat(frames, bytes), this.written);
+    this.nodeHeld = this.socket.writableLength;
     this.blocked = !ok;
     this.server.trace?.event({ kind: 'write', fd: this.fd, why, bytes, frames: count, libuvQueued: libuvQueuedBytes(this.socket), full: !ok });
   }
@@ -154,6 +244,7 @@ class NetLink implements Link {
   /** A block reached the kernel: its bytes stop waiting, and their producers hear of it. */
   private readonly written = (error?: Error | null): void => {
     if (error || this.closed) return;
+    this.nodeHeld = this.socket.writableLength;
     const bytes = this.inFlight.shift()!;
     this.runs.consume(bytes);
     this.conn.wrote(bytes);
@@ -163,6 +254,7 @@ class NetLink implements Link {
   /** Node's write queue emptied after write() returned false: write what queued meanwhile. */
   private drain(): void {
     this.blocked = false;
+    this.nodeHeld = this.socket.writableLength;
     if (!this.closed) this.write('drain');
   }
 }
