@@ -37,43 +37,80 @@ function libuvQueuedBytes(socket: net.Socket): number {
   return typeof size === 'number' ? size : 0;
 }
 
-/** A connection's net.Socket: the frames of this turn, the blocks handed to Node and not yet
+/** Bytes of one block of the frame log. */
+const FRAME_LOG_BLOCK_BYTES = 256 * 1024;
+
+/**
+ * Every frame queued on any connection, stored once, one after the other. A broadcast hands the
+ * same Buffer to every member: the first member's queue() stores it, the others find it stored
+ * (the last one), so each member's output of a turn is a few ranges of the log rather than
+ * hundreds of frames, and is gathered at the turn's end by a copy per range. A full block is
+ * never written again; ranges into it stay valid as long as someone holds them.
+ */
+class FrameLog {
+  /** The block frames are stored in now, and how much of it is used. */
+  block = Buffer.allocUnsafeSlow(FRAME_LOG_BLOCK_BYTES);
+  private used = 0;
+  /** The frame stored last, and where: block[offset, offset + frame.length). */
+  frame: Buffer | null = null;
+  offset = 0;
+
+  store(frame: Buffer): void {
+    const size = frame.length;
+    if (this.used + size > this.block.length) {
+      this.block = Buffer.allocUnsafeSlow(Math.max(FRAME_LOG_BLOCK_BYTES, size));
+      this.used = 0;
+    }
+    this.block.set(frame, this.used);
+    this.offset = this.used;
+    this.used += size;
+    this.frame = frame;
+  }
+}
+
+/** A connection's net.Socket: the output of this turn, the blocks handed to Node and not yet
  *  written, and whose bytes they all are. */
 class NetLink implements Link {
   readonly fd: number;
-  /** Frames queued since the last write, and their total size. A fresh array each turn: young
-   *  and next to the other members' in memory, where a fan-out turn fills them all at once. */
-  private frames: Buffer[] = [];
+  /** Output queued since the last write, oldest first: pieces (ranges of the frame log, views of
+   *  a chunk read, or frames of their own), then the open piece, buffer[pieceStart, pieceEnd),
+   *  which grows while what is queued follows it in the same buffer. */
+  private pieces: Buffer[] = [];
+  private piece: Buffer | null = null;
+  private pieceStart = 0;
+  private pieceEnd = 0;
+  /** pieces[0, ownPieces) are Buffers of their own; the rest are views, which must not be
+   *  kept past the turn: a view pins the whole buffer it looks into. */
+  private ownPieces = 0;
+  /** Some queued piece is a range of the frame log (which must never go to Node as it is). */
+  private fromLog = false;
+  /** Bytes and frames (lines) queued since the last write. */
   private queuedBytes = 0;
-  /** Whose bytes the queued frames are: runs of one producer, in the order queued, told to
-   *  `runs` when the frames go to Node as one block. A block is accounted as a whole (its write
-   *  callback consumes it all), so nothing observes them before. A fan-out turn queues hundreds
-   *  of frames to each member, and fresh arrays filled once per run keep each member's
-   *  long-lived run arrays out of the fan-out loop. The producer's waiting count is raised at
-   *  once, so backpressure sees every byte as it is queued. */
+  private queuedFrames = 0;
+  /** Whose bytes the queued output is: runs of one producer, in the order queued, told to
+   *  `runs` when the output goes to Node as one block. A block is accounted as a whole (its
+   *  write callback consumes it all), so nothing observes them before. The producer's waiting
+   *  count is raised at once, so backpressure sees every byte as it is queued. */
   private owners: (OutputOwner | null)[] = [];
   private ownerBytes: number[] = [];
   private runOwner: OutputOwner | null = null;
   private runBytes = 0;
   /** Of the queued bytes, those another producer than this connection queued. */
   private queuedForeign = 0;
-  /** Echo lines go out as views of the chunk libuv read, not as copies: consecutive lines of one
-   *  chunk, each ended by its '\n', are one view, chunk[viewStart, viewEnd), not yet in frames.
-   *  Node allocates a fresh buffer for every read and never reuses it, so a view stays valid. */
+  /** The chunk libuv read, while the decoder reads it: echo lines go out as views of it, not as
+   *  copies (Node allocates a fresh buffer for every read and never reuses it). */
   private chunk: Buffer | null = null;
-  private view: Buffer | null = null;
-  private viewStart = 0;
-  private viewEnd = 0;
   /** Bytes Node holds for the socket (socket.writableLength), as of our last write() or its
    *  callback: it changes only inside write() and just before a write's callback runs, so a
    *  copy spares the fan-out path two property loads per frame. */
   private nodeHeld = 0;
   /** Sizes of the blocks handed to write() whose callback has not come yet, oldest first. */
   private readonly inFlight: number[] = [];
-  /** write() returned false: frames wait here until 'drain'. */
+  /** write() returned false: output waits here until 'drain'. */
   private blocked = false;
   private closed = false;
   private readonly runs: OwnerRuns;
+  private readonly log: FrameLog;
 
   constructor(
     private readonly server: NetServer,
@@ -81,6 +118,7 @@ class NetLink implements Link {
     private readonly socket: net.Socket,
   ) {
     this.fd = server.trace ? fdOf(socket) : -1;
+    this.log = server.frameLog;
     this.runs = new OwnerRuns(conn);
     socket.on('data', (chunk: Buffer) => this.read(chunk));
     socket.on('end', () => this.ended());
@@ -98,15 +136,56 @@ class NetLink implements Link {
     return this.runs.foreign + this.queuedForeign;
   }
 
+  // The fan-out path: a broadcast runs this once per member.
   queue(frame: Buffer, owner: OutputOwner | null): number {
     const bytes = frame.length;
     if (bytes > 0 && !this.closed) {
-      if (this.view !== null) this.closeView();
-      this.frames.push(frame);
-      this.queuedBytes += bytes;
+      const log = this.log;
+      if (frame !== log.frame) log.store(frame);
+      this.append(log.block, log.offset, bytes);
+      this.fromLog = true;
       this.charge(owner, bytes);
     }
     return this.queuedBytes + this.nodeHeld;
+  }
+
+  queueLine(bytes: Buffer, start: number, end: number, owner: OutputOwner | null): number {
+    if (this.closed) return this.unsentBytes;
+    const size = end - start + 1;
+    if (bytes === this.chunk && bytes[end] === NEWLINE) {
+      // The line and its '\n' as they came: a view, or a longer one if it follows the last.
+      this.append(bytes, start, size);
+    } else {
+      const frame = Buffer.allocUnsafe(size);
+      bytes.copy(frame, 0, start, end);
+      frame[size - 1] = NEWLINE;
+      if (this.piece !== null) this.closePiece();
+      this.pieces.push(frame);
+      if (this.ownPieces === this.pieces.length - 1) this.ownPieces++;
+      this.queuedBytes += size;
+      this.queuedFrames++;
+    }
+    this.charge(owner, size);
+    return this.queuedBytes + this.nodeHeld;
+  }
+
+  /** buffer[start, start + size) is queued next: the open piece grows, or a new one opens. */
+  private append(buffer: Buffer, start: number, size: number): void {
+    if (this.piece === buffer && this.pieceEnd === start) {
+      this.pieceEnd = start + size;
+    } else {
+      if (this.piece !== null) this.closePiece();
+      this.piece = buffer;
+      this.pieceStart = start;
+      this.pieceEnd = start + size;
+    }
+    this.queuedBytes += size;
+    this.queuedFrames++;
+  }
+
+  private closePiece(): void {
+    this.pieces.push(this.piece!.subarray(this.pieceStart, this.pieceEnd));
+    this.piece = null;
   }
 
   /** bytes more queued by owner: its waiting count now, the block's runs by the run. */
@@ -124,7 +203,7 @@ class NetLink implements Link {
     if (owner !== this.conn) this.queuedForeign += bytes;
   }
 
-  /** The queued frames' runs go to `runs` (which counts their bytes into each producer's
+  /** The queued output's runs go to `runs` (which counts their bytes into each producer's
    *  waiting again, so they come off first). */
   private settleRuns(): void {
     const owners = this.owners;
@@ -143,32 +222,10 @@ class NetLink implements Link {
     this.runs.add(owner, bytes);
   }
 
-  queueLine(bytes: Buffer, start: number, end: number, owner: OutputOwner | null): number {
-    if (this.closed) return this.unsentBytes;
-    const size = end - start + 1;
-    if (bytes === this.chunk && bytes[end] === NEWLINE) {
-      // The line and its '\n' as they came: a view, or a longer one if it follows the last.
-      if (this.view === bytes && this.viewEnd === start) {
-        this.viewEnd = end + 1;
-      } else {
-        if (this.view !== null) this.closeView();
-        this.view = bytes;
-        this.viewStart = start;
-        this.viewEnd = end + 1;
-      }
-      this.queuedBytes += size;
-      this.charge(owner, size);
-      return this.queuedBytes + this.nodeHeld;
-    }
-    const frame = Buffer.allocUnsafe(size);
-    bytes.copy(frame, 0, start, end);
-    frame[size - 1] = NEWLINE;
-    return this.queue(frame, owner);
-  }
-
   flush(): void {
-    // While write() says the socket is full, frames wait for 'drain'.
+    // While write() says the socket is full, output waits for 'drain', in a copy of its own.
     if (!this.blocked) this.write('turn end');
+    else this.keepViews();
   }
 
   /** Node's net module does not show the kernel's queue: the stall rule judges by writes alone. */
@@ -183,9 +240,11 @@ class NetLink implements Link {
 
   close(graceful: boolean): void {
     this.closed = true;
-    this.frames = [];
-    this.view = this.chunk = null;
-    this.queuedBytes = 0;
+    this.pieces = [];
+    this.piece = this.chunk = null;
+    this.ownPieces = 0;
+    this.fromLog = false;
+    this.queuedBytes = this.queuedFrames = 0;
     this.settleRuns();
     this.runs.clear();
     const socket = this.socket;
@@ -213,32 +272,43 @@ class NetLink implements Link {
     this.conn.inputEnded();
   }
 
-  /** The open view of echo lines becomes a frame. */
-  private closeView(): void {
-    this.frames.push(this.view!.subarray(this.viewStart, this.viewEnd));
-    this.view = null;
+  /** Output that waits past the turn is copied out of the views it is made of, once. */
+  private keepViews(): void {
+    if (this.piece !== null) this.closePiece();
+    const pieces = this.pieces;
+    const from = this.ownPieces;
+    if (from === pieces.length) return;
+    const copy = Buffer.concat(from === 0 ? pieces : pieces.slice(from));
+    pieces.length = from;
+    pieces.push(copy);
+    this.ownPieces = pieces.length;
+    this.fromLog = false;
   }
 
-  /** Hands this turn's frames to Node in one write. One joined block, not cork() + a write()
-   *  per frame: one WriteWrap and no per-frame stream bookkeeping, which measured faster for
-   *  fan-out (see README). */
+  /** Hands this turn's output to Node in one write: one joined block, not cork() + a write()
+   *  per frame (one WriteWrap, no per-frame stream bookkeeping, which measured faster for
+   *  fan-out, see README), gathered by a copy per piece. A lone piece goes as it is unless it is
+   *  a range of the frame log, which would pin a whole block of the log while Node holds it. */
   private write(why: 'turn end' | 'drain'): void {
     const bytes = this.queuedBytes;
     if (bytes === 0) {
       if (this.nodeHeld === 0) this.conn.drained();
       return;
     }
-    if (this.view !== null) this.closeView();
-    const frames = this.frames;
-    const count = frames.length;
-    this.frames = [];
-    this.queuedBytes = 0;
+    if (this.piece !== null) this.closePiece();
+    const pieces = this.pieces;
+    const frames = this.queuedFrames;
+    const block = pieces.length === 1 && !this.fromLog ? pieces[0]! : Buffer.concat(pieces, bytes);
+    this.pieces = [];
+    this.ownPieces = 0;
+    this.fromLog = false;
+    this.queuedBytes = this.queuedFrames = 0;
     this.settleRuns();
     this.inFlight.push(bytes);
-    const ok = this.socket.write(count === 1 ? frames[0]! : Buffer.concat(frames, bytes), this.written);
+    const ok = this.socket.write(block, this.written);
     this.nodeHeld = this.socket.writableLength;
     this.blocked = !ok;
-    this.server.trace?.event({ kind: 'write', fd: this.fd, why, bytes, frames: count, libuvQueued: libuvQueuedBytes(this.socket), full: !ok });
+    this.server.trace?.event({ kind: 'write', fd: this.fd, why, bytes, frames, libuvQueued: libuvQueuedBytes(this.socket), full: !ok });
   }
 
   /** A block reached the kernel: its bytes stop waiting, and their producers hear of it. */
@@ -263,6 +333,8 @@ export class NetServer implements ChatServer {
   readonly engine = 'libuv' as const;
   readonly address: SocketAddress;
   readonly trace: TraceSink | null;
+  /** Where every connection's queued frames are stored once. */
+  readonly frameLog = new FrameLog();
   private readonly table: ConnectionTable;
   private turnScheduled = false;
   /** This turn admitted a connection / read input (a chunk or an EOF). */
