@@ -233,15 +233,18 @@ export class LineDecoder {
  *  48 µs vs 0.7 µs at 64 KiB). */
 const SCAN_IN_JS_BYTES = 64;
 
-/** Strict UTF-8 check of bytes[start, end): for a short line a plain loop while the bytes are
- *  ASCII (most chat lines, and cheaper than a view for the native check), then the native
- *  isUtf8 from the first byte above; a longer line goes to isUtf8 whole. */
+/** Strict UTF-8 check of bytes[start, end): for a short line a plain loop that ORs the bytes
+ *  together four at a time (ASCII iff the OR is below 0x80: most chat lines, and cheaper than a
+ *  view for the native check; 35–63 vs 82–94 ns for a 63-byte line than a compare per byte,
+ *  Node 20 on the 2-core VM), the native isUtf8 if any byte is above; a longer line goes to
+ *  isUtf8 whole. */
 function isValidUtf8(bytes: Buffer, start: number, end: number): boolean {
   if (end - start > SCAN_IN_JS_BYTES) return isUtf8(bytes.subarray(start, end));
-  for (let i = start; i < end; i++) {
-    if (bytes[i]! >= 0x80) return isUtf8(bytes.subarray(i, end));
-  }
-  return true;
+  let any = 0;
+  let i = start;
+  for (; i + 4 <= end; i += 4) any |= bytes[i]! | bytes[i + 1]! | bytes[i + 2]! | bytes[i + 3]!;
+  for (; i < end; i++) any |= bytes[i]!;
+  return any < 0x80 || isUtf8(bytes.subarray(start, end));
 }
 
 /** The first '\n' in bytes[from, end), or -1: a plain loop, for ranges too short to pay for indexOf. */
