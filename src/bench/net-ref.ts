@@ -11,13 +11,17 @@
 // limits, no stall rule, no UTF-8 or control-character checks, no half-close.
 //
 // What makes it fast: lines are never decoded to strings (an echo is a slice of the chunk that
-// carried it, consecutive lines one slice); a chat relay is built once and the same Buffer goes
-// to every member; and output is batched per turn: a client's first frame of a turn lists it,
-// and one setImmediate after libuv's poll phase hands each listed client's frames to Node in one
-// write (one Buffer, joined). Measured on the 2-core VM, one run each: cork() at the first frame
-// and a write() per frame, uncorked in that setImmediate, made 3.9M deliveries/s on chat N=500
-// K=50 against 16.1M joined (4.3M vs 7.1M on N=100 K=10); writing each 'data' chunk's echo at once
-// instead of at the turn's end made 45–49k msgs/s on echo c=100 against 70–71k.
+// carried it, consecutive lines one slice); a chat relay is built once, and the same Buffer is
+// stored once in a frame log that every member's output points into (a client's output of a
+// turn is a few ranges of the log, not hundreds of frames); and output is batched per turn: a
+// client's first output of a turn lists it, and one setImmediate after libuv's poll phase hands
+// each listed client's output to Node in one write, joined in a reused buffer. Measured on the
+// 2-core VM, one run each: cork() at the first frame and a write() per frame, uncorked in that
+// setImmediate, made 3.9M deliveries/s on chat N=500 K=50 against 16.1M for frames joined by
+// Buffer.concat (4.3M vs 7.1M on N=100 K=10); writing each 'data' chunk's echo at once instead
+// of at the turn's end made 45–49k msgs/s on echo c=100 against 70–71k. The frame log and the
+// reused join buffer came from the libuv engine (src/transport/net-server.ts), which had
+// overtaken this server on chat with them (1.15–1.38x): a yardstick must not be the slower one.
 import net from 'node:net';
 import { formatReadyLine } from '../transport/ready-line.js';
 
@@ -27,6 +31,7 @@ const LISTEN_BACKLOG = 511; // as c-ref
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 const SLASH = 0x2f;
+const LOG_BYTES = 256 * 1024; // a block of the frame log, and the join buffer
 const NEWLINE_FRAME = Buffer.from('\n');
 const TOO_LONG = Buffer.from(`! line too long (max ${MAX_LINE} bytes)\n`);
 const UNKNOWN_COMMAND = Buffer.from('! unknown command\n');
@@ -40,8 +45,14 @@ interface Client {
   carry: Buffer | null;
   /** Dropping the rest of an over-long line, up to its '\n'. */
   discarding: boolean;
-  /** Frames written this turn, and their bytes: one write at the turn's end. */
-  out: Buffer[];
+  /** Output of this turn, one write at its end: pieces (ranges of the frame log or of a chunk
+   *  read), then the open piece, piece[pieceStart, pieceEnd), which grows while what is queued
+   *  follows it; and its bytes. fromLog: some piece is a range of the log. */
+  pieces: Buffer[];
+  piece: Buffer | null;
+  pieceStart: number;
+  pieceEnd: number;
+  fromLog: boolean;
   outBytes: number;
   gone: boolean;
 }
@@ -88,31 +99,88 @@ function parseArgs(argv: string[]): { host: string; port: number; mode: 'echo' |
 const { host, port, mode } = parseArgs(process.argv.slice(2));
 const chat = mode === 'chat';
 const clients = new Set<Client>();
-/** Clients with frames this turn, written together at its end. */
+/** Clients with output this turn, written together at its end. */
 let pending: Client[] = [];
 let nextGuest = 1;
+/** The frame log: every frame sent in a turn, stored once (a relay by its first member), so a
+ *  client's output of a turn is a few ranges of it rather than hundreds of frames. */
+let log = Buffer.allocUnsafeSlow(LOG_BYTES);
+let logUsed = 0;
+let logFrame: Buffer | null = null;
+let logAt = 0;
+/** Where a client's pieces are joined for its write, reused while the kernel takes each write
+ *  at once (a fresh buffer per write made V8 run full GCs for the external memory). */
+let joinBuffer = Buffer.allocUnsafeSlow(LOG_BYTES);
 
-/** The turn's end (after libuv's poll phase dispatched every ready socket): each client's frames
- *  go to Node in one write. */
+/** The turn's end (after libuv's poll phase dispatched every ready socket): each client's output
+ *  goes to Node in one write. A range of the log is copied out (the log is reused next turn); a
+ *  lone slice of a chunk read goes as it is. */
 function endTurn(): void {
   const list = pending;
   pending = [];
   for (let i = 0; i < list.length; i++) {
     const c = list[i]!;
-    const out = c.out;
+    const pieces = c.pieces;
+    pieces.push(c.piece!.subarray(c.pieceStart, c.pieceEnd));
     const bytes = c.outBytes;
-    c.out = [];
+    const fromLog = c.fromLog;
+    c.pieces = [];
+    c.piece = null;
+    c.fromLog = false;
     c.outBytes = 0;
-    if (!c.gone) c.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes));
+    if (c.gone) continue;
+    if (pieces.length === 1 && !fromLog) {
+      c.socket.write(pieces[0]!);
+    } else if (bytes > joinBuffer.length) {
+      c.socket.write(Buffer.concat(pieces, bytes));
+    } else {
+      let at = 0;
+      for (let j = 0; j < pieces.length; j++) {
+        joinBuffer.set(pieces[j]!, at);
+        at += pieces[j]!.length;
+      }
+      c.socket.write(joinBuffer.subarray(0, bytes));
+      if (c.socket.writableLength > 0) joinBuffer = Buffer.allocUnsafeSlow(LOG_BYTES);
+    }
+  }
+  if (pending.length === 0) {
+    logUsed = 0;
+    logFrame = null;
   }
 }
 
-/** Queues a frame for a client until the turn's end; too much unsent output drops it. */
+/** Queues buffer[start, start + size) for a client until the turn's end; too much unsent output
+ *  drops it. */
+function queue(c: Client, buffer: Buffer, start: number, size: number): void {
+  if (c.gone) return;
+  if (c.outBytes === 0 && pending.push(c) === 1) setImmediate(endTurn);
+  if (c.piece === buffer && c.pieceEnd === start) {
+    c.pieceEnd += size;
+  } else {
+    if (c.piece !== null) c.pieces.push(c.piece.subarray(c.pieceStart, c.pieceEnd));
+    c.piece = buffer;
+    c.pieceStart = start;
+    c.pieceEnd = start + size;
+  }
+  c.outBytes += size;
+  if (c.outBytes > MAX_UNSENT_OUTPUT - c.socket.writableLength) drop(c);
+}
+
+/** Sends a frame (shared by every member it goes to) through the log. */
 function send(c: Client, frame: Buffer): void {
   if (c.gone) return;
-  if (c.out.push(frame) === 1 && pending.push(c) === 1) setImmediate(endTurn);
-  c.outBytes += frame.length;
-  if (c.outBytes > MAX_UNSENT_OUTPUT - c.socket.writableLength) drop(c);
+  if (frame !== logFrame) {
+    if (logUsed + frame.length > log.length) {
+      log = Buffer.allocUnsafeSlow(Math.max(LOG_BYTES, frame.length));
+      logUsed = 0;
+    }
+    log.set(frame, logUsed);
+    logAt = logUsed;
+    logUsed += frame.length;
+    logFrame = frame;
+  }
+  c.fromLog = true;
+  queue(c, log, logAt, frame.length);
 }
 
 /** Sends a frame to every client but one (null: to all). */
@@ -150,7 +218,7 @@ function chatLine(c: Client, bytes: Buffer, start: number, end: number): void {
 function line(c: Client, bytes: Buffer, start: number, end: number): void {
   if (end > start && bytes[end - 1] === CR) end--;
   if (chat) return chatLine(c, bytes, start, end);
-  send(c, bytes.subarray(start, end));
+  if (end > start) queue(c, bytes, start, end - start);
   send(c, NEWLINE_FRAME);
 }
 
@@ -191,19 +259,19 @@ function received(c: Client, chunk: Buffer): void {
     const newline = chunk.indexOf(NEWLINE, at);
     if (newline < 0) break;
     if (newline - at > MAX_LINE) {
-      if (!chat && run < at) send(c, chunk.subarray(run, at));
+      if (!chat && run < at) queue(c, chunk, run, at - run);
       send(c, TOO_LONG);
       run = newline + 1;
     } else if (chat) {
       line(c, chunk, at, newline);
     } else if (newline > at && chunk[newline - 1] === CR) {
-      if (run < at) send(c, chunk.subarray(run, at));
+      if (run < at) queue(c, chunk, run, at - run);
       line(c, chunk, at, newline);
       run = newline + 1;
     }
     at = newline + 1;
   }
-  if (!chat && run < at && !c.gone) send(c, chunk.subarray(run, at));
+  if (!chat && run < at && !c.gone) queue(c, chunk, run, at - run);
   if (at < length) {
     if (length - at > MAX_LINE) {
       send(c, TOO_LONG);
@@ -216,7 +284,10 @@ function received(c: Client, chunk: Buffer): void {
 
 function admit(socket: net.Socket): void {
   const nick = `guest-${nextGuest++}`;
-  const c: Client = { socket, nick, prefix: Buffer.from(`[${nick}] `), carry: null, discarding: false, out: [], outBytes: 0, gone: false };
+  const c: Client = {
+    socket, nick, prefix: Buffer.from(`[${nick}] `), carry: null, discarding: false,
+    pieces: [], piece: null, pieceStart: 0, pieceEnd: 0, fromLog: false, outBytes: 0, gone: false,
+  };
   clients.add(c);
   socket.on('data', (chunk: Buffer) => received(c, chunk));
   socket.on('end', () => {
