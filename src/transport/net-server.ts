@@ -37,6 +37,8 @@ function libuvQueuedBytes(socket: net.Socket): number {
   return typeof size === 'number' ? size : 0;
 }
 
+const NO_BYTES = Buffer.alloc(0);
+
 /** Bytes of one block of the frame log. */
 const FRAME_LOG_BLOCK_BYTES = 256 * 1024;
 
@@ -140,7 +142,8 @@ class NetLink implements Link {
    *  callback: it changes only inside write() and just before a write's callback runs, so a
    *  copy spares the fan-out path two property loads per frame. */
   private nodeHeld = 0;
-  /** Sizes of the blocks handed to write() whose callback has not come yet, oldest first. */
+  /** Sizes of the blocks Node held after write(), each followed by an empty write whose
+   *  callback says it is written, oldest first. */
   private readonly inFlight: number[] = [];
   /** write() returned false: output waits here until 'drain'. */
   private blocked = false;
@@ -350,22 +353,37 @@ class NetLink implements Link {
     this.leaveLog();
     this.queuedBytes = this.queuedFrames = 0;
     this.settleRuns();
-    this.inFlight.push(bytes);
-    const ok = this.socket.write(block, this.written);
-    this.nodeHeld = this.socket.writableLength;
+    const socket = this.socket;
+    const ok = socket.write(block);
+    this.nodeHeld = socket.writableLength;
     this.log.handedOver(block, this.nodeHeld);
     this.blocked = !ok;
-    this.server.trace?.event({ kind: 'write', fd: this.fd, why, bytes, frames, libuvQueued: libuvQueuedBytes(this.socket), full: !ok });
+    this.server.trace?.event({ kind: 'write', fd: this.fd, why, bytes, frames, libuvQueued: libuvQueuedBytes(socket), full: !ok });
+    if (this.nodeHeld === 0) {
+      // The kernel took all of it at once (libuv's try-write), and all that was before it: its
+      // bytes stop waiting now. A write callback would cost a process.nextTick per write for
+      // what is known here already.
+      this.taken(bytes);
+    } else {
+      // Node holds some of it: an empty write behind it calls back once all of it is written.
+      this.inFlight.push(bytes);
+      socket.write(NO_BYTES, this.written);
+    }
+  }
+
+  /** bytes of output reached the kernel: they stop waiting, and their producers hear of it
+   *  (the runs are consumed oldest first, whichever block the bytes were in). */
+  private taken(bytes: number): void {
+    this.runs.consume(bytes);
+    this.conn.wrote(bytes);
+    if (this.unsentBytes === 0) this.conn.drained();
   }
 
   /** A block reached the kernel: its bytes stop waiting, and their producers hear of it. */
   private readonly written = (error?: Error | null): void => {
     if (error || this.closed) return;
     this.nodeHeld = this.socket.writableLength;
-    const bytes = this.inFlight.shift()!;
-    this.runs.consume(bytes);
-    this.conn.wrote(bytes);
-    if (this.unsentBytes === 0) this.conn.drained();
+    this.taken(this.inFlight.shift()!);
   };
 
   /** Node's write queue emptied after write() returned false: write what queued meanwhile. */
