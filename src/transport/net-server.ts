@@ -352,7 +352,6 @@ class NetLink implements Link {
     this.ownPieces = 0;
     this.leaveLog();
     this.queuedBytes = this.queuedFrames = 0;
-    this.settleRuns();
     const socket = this.socket;
     const ok = socket.write(block);
     this.nodeHeld = socket.writableLength;
@@ -360,30 +359,44 @@ class NetLink implements Link {
     this.blocked = !ok;
     this.server.trace?.event({ kind: 'write', fd: this.fd, why, bytes, frames, libuvQueued: libuvQueuedBytes(socket), full: !ok });
     if (this.nodeHeld === 0) {
-      // The kernel took all of it at once (libuv's try-write), and all that was before it: its
-      // bytes stop waiting now. A write callback would cost a process.nextTick per write for
-      // what is known here already.
-      this.taken(bytes);
+      // The kernel took all of it at once (libuv's try-write): its bytes stop waiting now, and
+      // their producers are credited directly. A write callback would cost a process.nextTick
+      // per write, and adding the runs to `runs` only to consume them at once would touch each
+      // member's run arrays for nothing.
+      this.creditRuns();
+      this.conn.wrote(bytes);
+      if (this.unsentBytes === 0) this.conn.drained();
     } else {
-      // Node holds some of it: an empty write behind it calls back once all of it is written.
+      // Node holds some of it: its runs wait in `runs`, and an empty write behind it calls back
+      // once all of it is written.
+      this.settleRuns();
       this.inFlight.push(bytes);
       socket.write(NO_BYTES, this.written);
     }
   }
 
-  /** bytes of output reached the kernel: they stop waiting, and their producers hear of it
-   *  (the runs are consumed oldest first, whichever block the bytes were in). */
-  private taken(bytes: number): void {
-    this.runs.consume(bytes);
-    this.conn.wrote(bytes);
-    if (this.unsentBytes === 0) this.conn.drained();
+  /** The block's runs, written at once: each producer gets its bytes back. */
+  private creditRuns(): void {
+    const owners = this.owners;
+    const sizes = this.ownerBytes;
+    for (let i = 0; i < owners.length; i++) owners[i]?.credit(sizes[i]!);
+    if (this.runBytes > 0) this.runOwner?.credit(this.runBytes);
+    this.owners = [];
+    this.ownerBytes = [];
+    this.runOwner = null;
+    this.runBytes = 0;
+    this.queuedForeign = 0;
   }
 
-  /** A block reached the kernel: its bytes stop waiting, and their producers hear of it. */
+  /** A block Node held reached the kernel: its bytes stop waiting, and their producers hear of
+   *  it (`runs` is consumed oldest first). */
   private readonly written = (error?: Error | null): void => {
     if (error || this.closed) return;
     this.nodeHeld = this.socket.writableLength;
-    this.taken(this.inFlight.shift()!);
+    const bytes = this.inFlight.shift()!;
+    this.runs.consume(bytes);
+    this.conn.wrote(bytes);
+    if (this.unsentBytes === 0) this.conn.drained();
   };
 
   /** Node's write queue emptied after write() returned false: write what queued meanwhile. */
