@@ -49,8 +49,7 @@ const FRAME_LOG_BLOCK_BYTES = 256 * 1024;
  * hundreds of frames, and is gathered at the turn's end by a copy per range. A full block is
  * never written again (ranges into it stay valid as long as someone holds them); the block in
  * use is reused from its start once no connection holds a range of the log, which is after
- * most turns: a new 256 KiB block per 256 KiB of output made V8 run a full GC several times a
- * second (external memory promoted to the old generation).
+ * most turns, so a busy server does not allocate a new block per 256 KiB of output.
  */
 class FrameLog {
   /** The block frames are stored in now, and how much of it is used. */
@@ -68,7 +67,7 @@ class FrameLog {
   private joinBuffer = Buffer.allocUnsafeSlow(FRAME_LOG_BLOCK_BYTES);
 
   /** pieces (bytes in all) joined into one Buffer: a view of the join buffer when they fit. The
-   *  caller must call written() once Node has it. */
+   *  caller must call handedOver() once Node has it. */
   join(pieces: Buffer[], bytes: number): Buffer {
     const target = this.joinBuffer;
     if (bytes > target.length) return Buffer.concat(pieces, bytes);
