@@ -10,7 +10,7 @@ import { figures, latencyPoints, selectCostPoints, sizeFigures } from './summary
 
 /** One colour per engine, the same in every chart. */
 const ENGINE_COLOR: Record<BenchEngine, string> = {
-  select: '#1f77b4', poll: '#9467bd', epoll: '#17becf', libuv: '#ff7f0e', 'c-ref': '#2ca02c',
+  select: '#1f77b4', poll: '#9467bd', epoll: '#17becf', libuv: '#ff7f0e', 'net-ref': '#8c564b', 'c-ref': '#2ca02c',
 };
 const PANEL_WIDTH = 460;
 const PANEL_HEIGHT = 220;

@@ -313,7 +313,9 @@ export function markdownReport(results: BenchResults, chartFile: string | null):
       ...section(
         '## Targets',
         targetTable(results),
-        'Each of our loop\'s engines (select, poll, epoll) is judged on its own. A ratio is the median of per-run-pair ratios ' +
+        'Each of our loop\'s engines (select, poll, epoll) is judged on its own; the libuv twin is judged against net-ref, ' +
+          'the hand-tuned plain `net` server (both on libuv, so that ratio is the cost of our room and its limits on `net`). ' +
+          'A ratio is the median of per-run-pair ratios ' +
           '(run r of the engine over run r of the other, which ran beside it), with min–max over the pairs; memory is the ' +
           `median bytes per idle connection of the memory runs. The issues ask for at least ${TARGET_MIN_RUNS} interleaved runs: ` +
           `fewer are said in the notes, as are runs where the generator used ≥ ${Math.round(GENERATOR_BOUND_CORES * 100)}% of a core (\`generator-bound\`: then the ` +

@@ -3,10 +3,12 @@
 
 /**
  * The servers under test: our EventLoop on select(), poll() and epoll (`serve --engine
- * select|poll|epoll`), the libuv twin (`serve --engine libuv`, Node's net module), and the C
- * reference (a select() server in C). The order is the tables' and the first run's.
+ * select|poll|epoll`), the libuv twin (`serve --engine libuv`, Node's net module), and the two
+ * yardsticks: the C reference (a select() server in C, what our loop is judged against) and
+ * net-ref (a hand-tuned plain `net` server, src/bench/net-ref.ts, what the libuv twin is judged
+ * against). The order is the tables' and the first run's.
  */
-export const ENGINES = ['select', 'poll', 'epoll', 'libuv', 'c-ref'] as const;
+export const ENGINES = ['select', 'poll', 'epoll', 'libuv', 'net-ref', 'c-ref'] as const;
 export type BenchEngine = (typeof ENGINES)[number];
 
 /** Our loop's engines: the targets judge each of them on its own. */
@@ -259,9 +261,9 @@ export interface Preset {
 }
 
 /**
- * The whole matrix, for a quiet machine: 5 runs per figure (the targets ask for at least 5), five
- * engines. About 100 minutes: ~50 the two latency sweeps, ~45 the load scenarios, 2 the cluster,
- * 1.5 the cost curves and memory.
+ * The whole matrix, for a quiet machine: 5 runs per figure (the targets ask for at least 5), six
+ * engines (net-ref runs wherever c-ref does). About 115 minutes (estimated): ~58 the two latency
+ * sweeps, ~52 the load scenarios, 2 the cluster, 2 the cost curves and memory.
  */
 export const FULL_PRESET: Preset = {
   name: 'full',
@@ -277,8 +279,8 @@ export const FULL_PRESET: Preset = {
 };
 
 /**
- * The README's reproduce-it run, about a minute: echo c=100 and chat N=100 K=10 on all five
- * engines, 3 runs each (~55 s), one run of the cost curves and of memory (~10 s). No idle-5000
+ * The README's reproduce-it run, about a minute and a half: echo c=100 and chat N=100 K=10 on all
+ * six engines, 3 runs each (~65 s), one run of the cost curves and of memory (~10 s). No idle-5000
  * and no cluster (each ~1 min more: name them with --scenarios), no latency sweep and no sizes
  * (`--quick --latency` is a short sweep on its own).
  */

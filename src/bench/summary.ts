@@ -113,7 +113,8 @@ export type TargetSpec =
 /** Fewer runs than this and a target's verdict says so: the issue asks for at least 5. */
 export const TARGET_MIN_RUNS = 5;
 
-/** The scenarios the "Performance" issue's ratios are judged on; the libuv twin is judged on the same. */
+/** The scenarios the "Performance" issue's ratios are judged on; the libuv twin is judged on the
+ *  same, against net-ref. */
 const C_REF_GOALS: readonly { scenario: string; bound: number }[] = [
   { scenario: 'echo-c100', bound: 0.9 },
   { scenario: 'echo-d16-c100', bound: 0.7 },
@@ -128,8 +129,15 @@ const EXTRA_GOALS: readonly (TargetSpec & { scenario: string })[] = [
 ];
 
 /**
+ * The libuv twin's bound against net-ref, the hand-tuned plain `net` server: "a careful `net`
+ * server, or the comparison is a strawman". Judged against net-ref, not c-ref: both run on
+ * libuv, so the ratio measures our room, limits and hardening on `net`, not libuv against C.
+ */
+export const LIBUV_VS_NET_REF = 0.8;
+
+/**
  * The targets, from the issues "Performance" (each of our loop's engines judged on its own, and
- * the libuv twin at >= 0.8x c-ref on the same scenarios) and "Backends" (epoll vs libuv past
+ * the libuv twin at >= 0.8x net-ref on the same scenarios) and "Backends" (epoll vs libuv past
  * many idle connections, poll serving all 5000).
  */
 export const TARGETS: readonly TargetSpec[] = [
@@ -139,7 +147,7 @@ export const TARGETS: readonly TargetSpec[] = [
   ]),
   { kind: 'memory', issue: 'Performance', engines: LOOP_ENGINES, bound: 2048 },
   ...C_REF_GOALS.map(({ scenario }): TargetSpec => ({
-    kind: 'ratio', issue: 'Performance', scenario, engines: ['libuv'], versus: 'c-ref', metric: 'rate', bound: 0.8, atLeast: true,
+    kind: 'ratio', issue: 'Performance', scenario, engines: ['libuv'], versus: 'net-ref', metric: 'rate', bound: LIBUV_VS_NET_REF, atLeast: true,
   })),
   { kind: 'ratio', issue: 'Backends', scenario: 'idle-1000', engines: ['epoll'], versus: 'libuv', metric: 'rate', bound: 1.0, atLeast: true },
   { kind: 'ratio', issue: 'Backends', scenario: 'idle-5000', engines: ['epoll'], versus: 'libuv', metric: 'rate', bound: 1.0, atLeast: true },

@@ -27,16 +27,17 @@ const percents = (fractions: readonly number[]): string => `${fractions.map((f) 
 export const BENCH_USAGE = `usage: selectchat bench [options]
        selectchat bench --compare A B [--out DIR]
 
-Runs each server (our loop on select, poll and epoll, the libuv twin, the C reference c-ref)
-as a fresh child per configuration against the C load generator, engines interleaved run by
-run; reports medians with min–max, ratios to c-ref, the targets met or missed, server CPU per
-message, latency under a fixed offered load, line sizes, the select()/poll()/epoll cost curves
-and memory per connection.
+Runs each server (our loop on select, poll and epoll, the libuv twin, and two yardsticks: net-ref,
+a hand-tuned plain Node net server, and c-ref, a C select() server) as a fresh child per
+configuration against the C load generator, engines interleaved run by run; reports medians
+with min–max, ratios to c-ref, the targets met or missed, server CPU per message, latency
+under a fixed offered load, line sizes, the select()/poll()/epoll cost curves and memory per
+connection.
 
-  --quick              the short preset (~1 min): ${QUICK_PRESET.scenarios.join(', ')};
+  --quick              the short preset (~1.5 min): ${QUICK_PRESET.scenarios.join(', ')};
                        ${QUICK_PRESET.runs} runs (${QUICK_PRESET.microRuns} of ${SELECT_COST_ID} and ${MEMORY_ID}), ${QUICK_PRESET.warmupS} s warm-up + ${QUICK_PRESET.durationS} s;
                        no idle-5000, no cluster, no latency sweep, no sizes
-                       (the full preset: everything, ${FULL_PRESET.runs} runs, ~100 min on a quiet machine)
+                       (the full preset: everything, ${FULL_PRESET.runs} runs, ~115 min on a quiet machine)
   --latency            only the latency sweeps (${FULL_PRESET.latencyScenarios.join(', ')}; with --quick
                        ${QUICK_PRESET.latencyScenarios.join(', ')} at ${percents(QUICK_PRESET.latencyFractions)}, ~2 min)
   --sizes              only the line-size sweep (${SIZE_SCENARIO_IDS.join(', ')})

@@ -58,6 +58,11 @@ export class LineDecoder {
   private backlog: Buffer | null = null;
   /** The backlog resume() is feeding: slices of it need no copy. */
   private resuming: Buffer | null = null;
+  /** Within one push(): bytes[checkedFrom, checkedTo) are whole lines already checked as valid
+   *  UTF-8 in one native call, so the lines in it skip their own check. */
+  private checked: Buffer | null = null;
+  private checkedFrom = 0;
+  private checkedTo = 0;
 
   constructor(options: LineDecoderOptions = {}) {
     const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
@@ -77,6 +82,8 @@ export class LineDecoder {
     const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     // indexOf has no end bound: it searches a view that stops at end, never the stale bytes past it.
     let bounded = end === bytes.length ? bytes : undefined;
+    this.checked = null;
+    if (this.asBytes && end - start >= BULK_CHECK_BYTES) this.checkLines(bytes, start, end);
     let results = 0;
     let from = start;
     while (from < end) {
@@ -208,13 +215,36 @@ export class LineDecoder {
    */
   private decode(bytes: Buffer, start: number, end: number, sink: LineSink): void {
     if (this.asBytes) {
-      if (isValidUtf8(bytes, start, end)) sink.lineBytes!(bytes, start, end);
+      const checked = bytes === this.checked && start >= this.checkedFrom && end <= this.checkedTo;
+      if (checked || isValidUtf8(bytes, start, end)) sink.lineBytes!(bytes, start, end);
       else sink.reject(ERR_INVALID_UTF8);
       return;
     }
     const text = bytes.toString('utf8', start, end);
     if (text.includes(REPLACEMENT_CHARACTER) && !isUtf8(bytes.subarray(start, end))) sink.reject(ERR_INVALID_UTF8);
     else sink.line(text);
+  }
+
+  /**
+   * Checks the whole lines of bytes[start, end) — from the first line that starts in it (a line
+   * begun in an earlier chunk may start mid-character) to the last '\n' — as UTF-8 in one native
+   * call. Valid UTF-8 cut at '\n' bytes (ASCII, never inside a character) is valid UTF-8 in every
+   * piece, so each of those lines then skips its own check; if the region is not valid, every
+   * line is checked on its own as before, and the bad ones alone are rejected.
+   */
+  private checkLines(bytes: Buffer, start: number, end: number): void {
+    let first = start;
+    if (this.pendingLength > 0 || this.discarding) {
+      const newline = bytes.indexOf(LF, start);
+      if (newline < 0 || newline >= end) return;
+      first = newline + 1;
+    }
+    const last = bytes.lastIndexOf(LF, end - 1);
+    if (last - first < BULK_CHECK_BYTES / 2) return;
+    if (!isUtf8(bytes.subarray(first, last))) return;
+    this.checked = bytes;
+    this.checkedFrom = first;
+    this.checkedTo = last;
   }
 
   /** Grows the pending buffer to hold size bytes, by doubling, never past maxLineBytes + 1. */
@@ -228,20 +258,27 @@ export class LineDecoder {
   }
 }
 
+/** From this many bytes in one push(), the lines in it are checked as UTF-8 together, in one
+ *  native call, rather than one by one (a few 64-byte lines and more: pipelined input). */
+const BULK_CHECK_BYTES = 256;
+
 /** Up to this many bytes a JS scan for the first non-ASCII byte costs less than a call into
  *  Node's SIMD validator (measured on Node 20: 24 vs 88 ns at 16 B, 85 vs 75 ns at 64 B,
  *  48 µs vs 0.7 µs at 64 KiB). */
 const SCAN_IN_JS_BYTES = 64;
 
-/** Strict UTF-8 check of bytes[start, end): for a short line a plain loop while the bytes are
- *  ASCII (most chat lines, and cheaper than a view for the native check), then the native
- *  isUtf8 from the first byte above; a longer line goes to isUtf8 whole. */
+/** Strict UTF-8 check of bytes[start, end): for a short line a plain loop that ORs the bytes
+ *  together four at a time (ASCII iff the OR is below 0x80: most chat lines, and cheaper than a
+ *  view for the native check; 35–63 vs 82–94 ns for a 63-byte line than a compare per byte,
+ *  Node 20 on the 2-core VM), the native isUtf8 if any byte is above; a longer line goes to
+ *  isUtf8 whole. */
 function isValidUtf8(bytes: Buffer, start: number, end: number): boolean {
   if (end - start > SCAN_IN_JS_BYTES) return isUtf8(bytes.subarray(start, end));
-  for (let i = start; i < end; i++) {
-    if (bytes[i]! >= 0x80) return isUtf8(bytes.subarray(i, end));
-  }
-  return true;
+  let any = 0;
+  let i = start;
+  for (; i + 4 <= end; i += 4) any |= bytes[i]! | bytes[i + 1]! | bytes[i + 2]! | bytes[i + 3]!;
+  for (; i < end; i++) any |= bytes[i]!;
+  return any < 0x80 || isUtf8(bytes.subarray(start, end));
 }
 
 /** The first '\n' in bytes[from, end), or -1: a plain loop, for ranges too short to pay for indexOf. */

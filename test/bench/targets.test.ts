@@ -50,6 +50,23 @@ describe('targets', () => {
     expect(found.some((t) => t.engine === 'libuv')).toBe(false);
   });
 
+  it('judges libuv against net-ref, the hand-tuned net server, on the four Performance scenarios, not against c-ref', () => {
+    const scenarios = ['echo-c100', 'echo-d16-c100', 'chat-n100-k10', 'chat-n500-k50'];
+    const runs = scenarios.flatMap((scenario, i) =>
+      RUNS.flatMap((r) => [load(scenario, 'c-ref', r, 200, 5), load(scenario, 'net-ref', r, 100, 8), load(scenario, 'libuv', r, 70 + 5 * i, 9)]),
+    );
+    const found = targets(results(['libuv', 'net-ref', 'c-ref'], scenarios, runs)).filter((t) => t.engine === 'libuv');
+    expect(found.map((t) => [t.goal, t.value?.median, t.met])).toEqual([
+      ['echo-c100: libuv msgs/s ≥ 0.8× net-ref', 0.7, false],
+      ['echo-d16-c100: libuv msgs/s ≥ 0.8× net-ref', 0.75, false],
+      ['chat-n500-k50: libuv deliveries/s ≥ 0.8× net-ref', 0.85, true],
+      ['chat-n100-k10: libuv deliveries/s ≥ 0.8× net-ref', 0.8, true],
+    ]);
+    // Without net-ref in the results the libuv target is not answered (c-ref alone does not judge it).
+    const withoutNetRef = runs.filter((r) => r.engine !== 'net-ref');
+    expect(targets(results(['libuv', 'c-ref'], scenarios, withoutNetRef)).some((t) => t.engine === 'libuv')).toBe(false);
+  });
+
   it('says when fewer than 5 runs or generator-bound runs stand behind a verdict', () => {
     const runs = [1, 2, 3].flatMap((r) => [
       load('echo-c100', 'c-ref', r, 100, 5, r < 3 ? ['generator-bound'] : []),

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ERR_INVALID_UTF8, ERR_LINE_TOO_LONG, LineDecoder } from '../../src/framing/line-decoder.js';
-import { type Result, cut, deliver, every } from './collect.js';
+import { Collector, type Result, cut, deliver, every } from './collect.js';
 
 /** One code point of any plane (4-byte ones included), plus the characters framing cares about. */
 const character = fc
@@ -102,6 +102,48 @@ describe('LineDecoder properties', () => {
         });
         const stream = Buffer.concat(raws.flatMap((raw) => [raw, Buffer.from('\n')]));
         expect(deliver(new LineDecoder(), chunksOf(stream, plan))).toEqual(expected);
+      }),
+      { numRuns: RUNS / 2 },
+    );
+  });
+});
+
+describe('LineDecoder with bytes: true (echo): the same verdicts as strict decoding', () => {
+  it('passes exactly the valid lines on as bytes and rejects the rest, however the bytes are cut (lines checked one by one or together)', () => {
+    const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    const fragment = fc.oneof(
+      { weight: 3, arbitrary: fc.constant(Buffer.from('x'.repeat(40))) },
+      { weight: 2, arbitrary: fc.uint8Array({ maxLength: 4 }) },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom(
+          ...['e2 82 ac', 'f0 9f 98 80', 'c3 a9', 'ef bf bd', 'ed a0 80', 'c0 af', 'f4 90 80 80', '0d'].map((digits) =>
+            Buffer.from(digits.replace(/ /g, ''), 'hex'),
+          ),
+        ),
+      },
+    );
+    const rawLine = fc.array(fragment, { maxLength: 6 }).map((parts) => Buffer.concat(parts).map((b) => (b === 0x0a ? 0x20 : b)));
+    const valid = (content: Uint8Array): boolean => {
+      try {
+        strict.decode(content);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    fc.assert(
+      fc.property(fc.array(rawLine, { maxLength: 30 }), cutPlan, (raws, plan) => {
+        const expected: Result[] = raws.map((raw) => {
+          const content = raw.length > 0 && raw[raw.length - 1] === 0x0d ? raw.subarray(0, -1) : raw;
+          return valid(content) ? { line: Buffer.from(content).toString('latin1') } : { reject: ERR_INVALID_UTF8 };
+        });
+        const stream = Buffer.concat(raws.flatMap((raw) => [raw, Buffer.from('\n')]));
+        const sink = new Collector();
+        const asBytes = Object.assign(sink, {
+          lineBytes: (bytes: Buffer, start: number, end: number) => sink.results.push({ line: bytes.toString('latin1', start, end) }),
+        });
+        expect(deliver(new LineDecoder({ bytes: true }), chunksOf(stream, plan), asBytes)).toEqual(expected);
       }),
       { numRuns: RUNS / 2 },
     );
