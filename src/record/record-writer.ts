@@ -3,6 +3,7 @@
 // the loop's thread wrote, it is the only writer of the file. It sleeps when it has caught up, at
 // most IDLE_MS: the file is at most that far behind what the loop has published.
 import { writeSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { bytesOfRecord, putBytes, type BytesOfRecord } from './line-bytes.js';
 import { pidTid } from './line-format.js';
@@ -163,6 +164,18 @@ class RecordWriter {
     Atomics.store(this.control, CONTROL.state, state);
     Atomics.notify(this.control, CONTROL.state);
   }
+}
+
+/** The writer's nice value. The loop must not wait for its own recording: on Linux the nice value
+ *  is per thread (setpriority on the calling thread), so the writer yields the cores to the loop
+ *  (and to anything else at full load) and writes in their idle time; if it falls a whole ring
+ *  behind, the ring's backpressure makes the loop wait for it after all. */
+const WRITER_NICE = 19;
+
+try {
+  setPriority(WRITER_NICE);
+} catch {
+  // Not allowed (some sandboxes): the writer runs at the loop's priority.
 }
 
 const { memory, fd } = workerData as WriterData;
