@@ -171,7 +171,7 @@ const EXPERIMENTS: Record<number, Experiment> = {
     parts: () => [{
       serve: './selectchat serve --trace',
       steps: [
-        { run: 'sleep 2 | ./selectchat connect --nick ann', background: true },
+        { run: 'sleep 5 | ./selectchat connect --nick ann', background: true },
         { waitFor: /^fd \d+ readable: recv \d+ bytes → 1 line, 0 bytes kept$/m },
         { settle: true },
         { signal: 'SIGINT' },
