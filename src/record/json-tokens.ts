@@ -1,10 +1,10 @@
 // A JSON value (the backend call a round made, what it returned) as numbers in the recording's
 // ring: the loop's thread walks it into tokens (JsonTokens), the writer thread writes them out as
-// JSON (putJson). Select's sets are arrays of fds: an array of numbers is one token and its
+// JSON (line-bytes.ts, putJson). Select's sets are arrays of fds: an array of numbers is one token and its
 // numbers, so most of a round's call costs a store per fd rather than JSON.stringify.
 
 /** Token tags; each is followed by its payload. */
-const TOKEN = {
+export const TOKEN = {
   number: 1,
   /** [string id] */
   string: 2,
@@ -133,74 +133,4 @@ export class JsonTokens {
     bigger.set(this.slots.subarray(0, this.length));
     this.slots = bigger;
   }
-}
-
-/** The writer's side, as bytes: writes the JSON of the tokens at slot `at` of f into out from p;
- *  returns where the output ends. `jsonEnd.at` is then the slot after the tokens. */
-export type NumberWriter = (out: Uint8Array, p: number, v: number) => number;
-
-export const jsonEnd = { at: 0 };
-
-const BYTE = { open: 91, close: 93, openObject: 123, closeObject: 125, comma: 44, colon: 58 } as const;
-const WORDS = { true: Buffer.from('true'), false: Buffer.from('false'), null: Buffer.from('null') };
-
-/** quoted[id]: string id as JSON, in UTF-8. */
-export function putJson(out: Uint8Array, p: number, f: Float64Array, at: number, quoted: Uint8Array[], putNumber: NumberWriter): number {
-  jsonEnd.at = at;
-  return putValue(out, p, f, quoted, putNumber);
-}
-
-function putValue(out: Uint8Array, p: number, f: Float64Array, quoted: Uint8Array[], putNumber: NumberWriter): number {
-  const token = f[jsonEnd.at++]!;
-  switch (token) {
-    case TOKEN.number:
-      return putNumber(out, p, f[jsonEnd.at++]!);
-    case TOKEN.string:
-      return putWord(out, p, quoted[f[jsonEnd.at++]!]!);
-    case TOKEN.true:
-      return putWord(out, p, WORDS.true);
-    case TOKEN.false:
-      return putWord(out, p, WORDS.false);
-    case TOKEN.null:
-      return putWord(out, p, WORDS.null);
-    case TOKEN.numbers: {
-      const n = f[jsonEnd.at++]!;
-      out[p++] = BYTE.open;
-      for (let i = 0; i < n; i++) {
-        if (i > 0) out[p++] = BYTE.comma;
-        p = putNumber(out, p, f[jsonEnd.at++]!);
-      }
-      out[p++] = BYTE.close;
-      return p;
-    }
-    case TOKEN.array: {
-      const n = f[jsonEnd.at++]!;
-      out[p++] = BYTE.open;
-      for (let i = 0; i < n; i++) {
-        if (i > 0) out[p++] = BYTE.comma;
-        p = putValue(out, p, f, quoted, putNumber);
-      }
-      out[p++] = BYTE.close;
-      return p;
-    }
-    case TOKEN.object: {
-      const n = f[jsonEnd.at++]!;
-      out[p++] = BYTE.openObject;
-      for (let i = 0; i < n; i++) {
-        if (i > 0) out[p++] = BYTE.comma;
-        p = putWord(out, p, quoted[f[jsonEnd.at++]!]!);
-        out[p++] = BYTE.colon;
-        p = putValue(out, p, f, quoted, putNumber);
-      }
-      out[p++] = BYTE.closeObject;
-      return p;
-    }
-    default:
-      throw new Error(`recording ring: unknown JSON token ${token}`);
-  }
-}
-
-function putWord(out: Uint8Array, p: number, bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; i++) out[p + i] = bytes[i]!;
-  return p + bytes.length;
 }

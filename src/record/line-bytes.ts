@@ -1,8 +1,9 @@
 // The writer thread's lines as bytes: for each shape of record, a function compiled to store the
 // line's constant bytes and its values' digits straight into the output buffer. No strings, so
 // no garbage to collect and nothing to convert on the way to the file: about a third of what
-// concatenating the line cost there.
-import { putJson } from './json-tokens.js';
+// concatenating the line cost there. A JSON field's tokens (json-tokens.ts) are written the same
+// way (putJson).
+import { TOKEN } from './json-tokens.js';
 import { lineParts } from './line-compiler.js';
 import { jsonValue } from './line-format.js';
 import type { ShapeDefinition } from './record-ring.js';
@@ -80,6 +81,69 @@ function storeCode(text: string): string {
 
 const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
+const NULL = Buffer.from('null');
+const BYTE = { open: 91, close: 93, openObject: 123, closeObject: 125, comma: 44, colon: 58 } as const;
+
+/** After putJson: the slot after the tokens it read. */
+export const jsonEnd = { at: 0 };
+
+/** The JSON of the tokens (json-tokens.ts) at slot `at` of f, at out[p]; returns where it ends.
+ *  quoted[id]: string id as JSON, in UTF-8. */
+export function putJson(out: Uint8Array, p: number, f: Float64Array, at: number, quoted: Uint8Array[]): number {
+  jsonEnd.at = at;
+  return putValue(out, p, f, quoted);
+}
+
+function putValue(out: Uint8Array, p: number, f: Float64Array, quoted: Uint8Array[]): number {
+  const token = f[jsonEnd.at++]!;
+  switch (token) {
+    case TOKEN.number:
+      return putNumber(out, p, f[jsonEnd.at++]!);
+    case TOKEN.string:
+      return putBytes(out, p, quoted[f[jsonEnd.at++]!]!);
+    case TOKEN.true:
+      return putBytes(out, p, TRUE);
+    case TOKEN.false:
+      return putBytes(out, p, FALSE);
+    case TOKEN.null:
+      return putBytes(out, p, NULL);
+    case TOKEN.numbers: {
+      // Raw numbers, no token each: select's sets.
+      const n = f[jsonEnd.at++]!;
+      out[p++] = BYTE.open;
+      for (let i = 0; i < n; i++) {
+        if (i > 0) out[p++] = BYTE.comma;
+        p = putNumber(out, p, f[jsonEnd.at++]!);
+      }
+      out[p++] = BYTE.close;
+      return p;
+    }
+    case TOKEN.array: {
+      const n = f[jsonEnd.at++]!;
+      out[p++] = BYTE.open;
+      for (let i = 0; i < n; i++) {
+        if (i > 0) out[p++] = BYTE.comma;
+        p = putValue(out, p, f, quoted);
+      }
+      out[p++] = BYTE.close;
+      return p;
+    }
+    case TOKEN.object: {
+      const n = f[jsonEnd.at++]!;
+      out[p++] = BYTE.openObject;
+      for (let i = 0; i < n; i++) {
+        if (i > 0) out[p++] = BYTE.comma;
+        p = putBytes(out, p, quoted[f[jsonEnd.at++]!]!);
+        out[p++] = BYTE.colon;
+        p = putValue(out, p, f, quoted);
+      }
+      out[p++] = BYTE.closeObject;
+      return p;
+    }
+    default:
+      throw new Error(`recording ring: unknown JSON token ${token}`);
+  }
+}
 
 /** The writer of one shape's lines. quoted[id] is string id as JSON, in UTF-8. */
 export function bytesOfRecord(definition: ShapeDefinition, pidTid: string, quoted: Uint8Array[]): BytesOfRecord {
@@ -99,7 +163,7 @@ export function bytesOfRecord(definition: ShapeDefinition, pidTid: string, quote
     const type = definition.types[i];
     code.push(type === 's' ? `p = putBytes(b, p, quoted[${slot}]);`
       : type === 'b' ? `p = putBytes(b, p, ${slot} !== 0 ? TRUE : FALSE);`
-      : type === 'j' ? `p = putJson(b, p, f, t, quoted, putNumber); t += ${slot};`
+      : type === 'j' ? `p = putJson(b, p, f, t, quoted); t += ${slot};`
       : `p = putNumber(b, p, ${slot});`);
   });
   const make = new Function('putMicros', 'putNumber', 'putBytes', 'putJson', 'quoted', 'TRUE', 'FALSE',

@@ -3,8 +3,8 @@
 // Pure: no thread, no file.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { JsonTokens, MAX_JSON_BYTES, jsonEnd, putJson } from '../../src/record/json-tokens.js';
-import { putMicros, putNumber } from '../../src/record/line-bytes.js';
+import { JsonTokens, MAX_JSON_BYTES } from '../../src/record/json-tokens.js';
+import { jsonEnd, putJson, putMicros, putNumber } from '../../src/record/line-bytes.js';
 import { jsonValue, micros } from '../../src/record/line-format.js';
 
 /** Tokens of value with a string table of its own, then the JSON the writer makes of them. */
@@ -24,7 +24,7 @@ function roundTrip(value: unknown): string | null {
   const count = tokens.add(value);
   if (count < 0) return null;
   const out = Buffer.alloc(2 * MAX_JSON_BYTES);
-  const end = putJson(out, 0, tokens.slots, 0, quoted, putNumber);
+  const end = putJson(out, 0, tokens.slots, 0, quoted);
   expect(jsonEnd.at).toBe(count);
   return out.toString('utf8', 0, end);
 }
